@@ -1,0 +1,132 @@
+"""Send a :class:`Plan` to NetBox: bulk creates (parents first), then one bulk update."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nornir_nb_ifsync.models import InterfaceCreate, InterfaceUpdate, Plan, Skipped
+from nornir_nb_ifsync.netbox import NetBox
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Applied:
+    """What reached NetBox. Filled as the writes succeed, so a failure midway still says
+    exactly what was written before it.
+
+    Attributes:
+        created: Interfaces created.
+        updated: Interfaces updated.
+        refused: Interfaces NetBox refused, or that could not be written because of them.
+    """
+
+    created: list[InterfaceCreate] = field(default_factory=list)
+    updated: list[InterfaceUpdate] = field(default_factory=list)
+    refused: list[Skipped] = field(default_factory=list)
+
+
+def _waves(creates: tuple[InterfaceCreate, ...]) -> list[list[InterfaceCreate]]:
+    """Split creates so that no interface is sent in the same request as its parent."""
+    waves: list[list[InterfaceCreate]] = []
+    wave_of: dict[str, int] = {}
+    for create in creates:
+        parent_wave = wave_of.get(create.parent or "", -1)
+        index = parent_wave + 1
+        wave_of[create.name] = index
+        if index == len(waves):
+            waves.append([])
+        waves[index].append(create)
+    return waves
+
+
+def _payload(values: Mapping[str, Any], ids: Mapping[str, int]) -> dict[str, Any]:
+    """Turn planned values into a NetBox payload: parent by id, unknown MACs left out."""
+    payload = {k: v for k, v in values.items() if not (k == "mac_address" and v is None)}
+    parent = payload.pop("parent", None)
+    if parent is not None:
+        payload["parent"] = ids[parent]
+    return payload
+
+
+def _blocked_by_parent(create: InterfaceCreate, ids: Mapping[str, int], applied: Applied) -> bool:
+    if create.parent is None or create.parent in ids:
+        return False
+    applied.refused.append(
+        Skipped(create.name, f"not created: its parent {create.parent} was not created")
+    )
+    return True
+
+
+def apply_plan(
+    plan: Plan,
+    netbox: NetBox,
+    device_id: int,
+    device: str,
+    ids: Mapping[str, int],
+    applied: Applied,
+) -> Applied:
+    """Write the plan: one bulk create per level of parents, then one bulk update.
+
+    Args:
+        plan: What to write.
+        netbox: The NetBox client.
+        device_id: NetBox id of the device.
+        device: Device name, for messages.
+        ids: Interface name (NetBox spelling) -> id of what NetBox already holds.
+        applied: Filled in as writes succeed.
+
+    Returns:
+        ``applied``.
+
+    Raises:
+        NetBoxError: A write failed for another reason than a refused item. ``applied``
+            then holds what was written before.
+    """
+    known = dict(ids)
+    for wave in _waves(plan.creates):
+        sendable = [c for c in wave if not _blocked_by_parent(c, known, applied)]
+        if not sendable:
+            continue
+        outcome = netbox.create_interfaces(
+            [{"device": device_id, **_payload(c.values, known)} for c in sendable], device
+        )
+        known.update(outcome.written)
+        applied.created.extend(c for c in sendable if c.name in outcome.written)
+        applied.refused.extend(
+            Skipped(r.name, f"NetBox refused: {r.reason}") for r in outcome.refused
+        )
+
+    updates = [u for u in (_with_known_parent(u, known, applied) for u in plan.updates) if u]
+    if updates:
+        names = {u.id: u.name for u in updates}
+        outcome = netbox.update_interfaces(
+            [{"id": u.id, **_payload({c.field: c.new for c in u.changes}, known)} for u in updates],
+            names,
+            device,
+        )
+        applied.updated.extend(u for u in updates if u.name in outcome.written)
+        applied.refused.extend(
+            Skipped(r.name, f"NetBox refused: {r.reason}") for r in outcome.refused
+        )
+    logger.debug(
+        "%s: applied %d creates, %d updates", device, len(applied.created), len(applied.updated)
+    )
+    return applied
+
+
+def _with_known_parent(
+    update: InterfaceUpdate, ids: Mapping[str, int], applied: Applied
+) -> InterfaceUpdate | None:
+    """Drop a parent change whose parent was not created; None when nothing is left."""
+    parent = next((c.new for c in update.changes if c.field == "parent"), None)
+    if parent is None or parent in ids:
+        return update
+    applied.refused.append(
+        Skipped(update.name, f"parent not set: {parent} was not created", "parent")
+    )
+    changes = tuple(c for c in update.changes if c.field != "parent")
+    return InterfaceUpdate(update.id, update.name, changes) if changes else None

@@ -1,0 +1,57 @@
+"""Exceptions of the sync. Each names the device (and interface and field) it concerns."""
+
+from __future__ import annotations
+
+
+class IfSyncError(Exception):
+    """Base class of every error the sync raises."""
+
+    def __init__(self, message: str, *, device: str = "") -> None:
+        self.device = device
+        super().__init__(f"{device}: {message}" if device else message)
+
+
+class ConfigurationError(IfSyncError):
+    """The task was called with options, or an inventory, it cannot work with."""
+
+
+class UnknownPlatformError(ConfigurationError):
+    """The host's platform does not map to a NAPALM driver."""
+
+
+class DeviceNotFoundError(IfSyncError):
+    """The host has no matching NetBox device (or is a virtual machine)."""
+
+
+class GetterOutputError(IfSyncError):
+    """``get_interfaces`` returned something that is not the documented shape.
+
+    Attributes:
+        interface: The interface concerned, or "" when the whole reply is wrong.
+        field: The field concerned, or "".
+    """
+
+    def __init__(self, message: str, *, device: str = "", interface: str = "", field: str = ""):
+        self.interface = interface
+        self.field = field
+        where = ", ".join(
+            part
+            for part in (
+                f"interface {interface!r}" if interface else "",
+                f"field {field!r}" if field else "",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message, device=device)
+
+
+class NetBoxError(IfSyncError):
+    """NetBox could not be read or written (after the retries the client allows)."""
+
+    def __init__(self, message: str, *, device: str = "", status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message, device=device)
+
+
+class NetBoxVersionError(NetBoxError):
+    """The NetBox server is a version the sync does not support."""

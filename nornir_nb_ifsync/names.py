@@ -1,0 +1,191 @@
+"""Rules that read an interface name: its kind, parent, NetBox type, and whether to skip it.
+
+Every rule here is a pure function of the name (and, for the type, the speed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from netutils.interface import canonical_interface_name
+
+from nornir_nb_ifsync.models import Kind
+
+#: Pseudo-interfaces skipped on every platform by default (full match, case-insensitive).
+#: Junos internal interfaces, ``Null0`` and IOS's ``Control Plane Interface``; the names do
+#: not collide across vendors. Logical units at or above 16384 are skipped as well, and so
+#: are the children of every skipped interface.
+DEFAULT_SKIP: tuple[str, ...] = (
+    r"\.local\.",
+    r"bme.*",
+    r"cbp.*",
+    r"demux.*",
+    r"dsc",
+    r"esi",
+    r"gre",
+    r"ipip",
+    r"jsrv",
+    r"lc-.*",
+    r"lsi",
+    r"mtun",
+    r"pfe-.*",
+    r"pfh-.*",
+    r"pimd",
+    r"pime",
+    r"pip.*",
+    r"pp0",
+    r"ppd.*",
+    r"ppe.*",
+    r"rbeb",
+    r"tap",
+    r"vtep",
+    r"Null0",
+    r"Control Plane Interface",
+)
+
+#: Junos reserves logical units from this number up for internal use.
+INTERNAL_UNIT_MIN = 16384
+
+_DEFAULT_SKIP_RE = re.compile("|".join(f"(?:{p})" for p in DEFAULT_SKIP), re.IGNORECASE)
+
+_SUBINTERFACE_RE = re.compile(r"^(?P<parent>.+?)\.(?P<unit>\d+)$")
+
+_LAG_RE = re.compile(r"^(port-channel|po\d|ae\d|bundle-ether|be\d|lag\d|reth\d)", re.IGNORECASE)
+
+_VIRTUAL_RE = re.compile(
+    r"^(loopback|lo\d|vlan|vl\d|irb|bvi|bdi|tunnel|tu\d|nve|vxlan|dialer|virtual-|null|"
+    r"gr-|ip-|lt-|vt-|st0|mgmt-vrf|sup-eth|vif|svi)",
+    re.IGNORECASE,
+)
+
+#: NetBox type for a physical port of a known speed (kbit/s).
+_TYPE_BY_SPEED: dict[int, str] = {
+    10_000: "10base-t",
+    100_000: "100base-tx",
+    1_000_000: "1000base-t",
+    2_500_000: "2.5gbase-t",
+    5_000_000: "5gbase-t",
+    10_000_000: "10gbase-x-sfpp",
+    25_000_000: "25gbase-x-sfp28",
+    40_000_000: "40gbase-x-qsfpp",
+    50_000_000: "50gbase-x-sfp56",
+    100_000_000: "100gbase-x-qsfp28",
+    200_000_000: "200gbase-x-qsfp56",
+    400_000_000: "400gbase-x-qsfpdd",
+    800_000_000: "800gbase-x-qsfpdd",
+}
+
+#: NetBox type implied by the (canonical) name of a physical port, whatever speed it runs at.
+_TYPE_BY_PREFIX: tuple[tuple[str, str], ...] = (
+    ("fourhundredgig", "400gbase-x-qsfpdd"),
+    ("hundredgig", "100gbase-x-qsfp28"),
+    ("fiftygig", "50gbase-x-sfp56"),
+    ("fortygig", "40gbase-x-qsfpp"),
+    ("twentyfivegig", "25gbase-x-sfp28"),
+    ("tengig", "10gbase-x-sfpp"),
+    ("xe-", "10gbase-x-sfpp"),
+    ("fastethernet", "100base-tx"),
+    ("gigabitethernet", "1000base-t"),
+)
+
+
+def canonical_key(name: str) -> str:
+    """Return the key two spellings of one interface share (``Gi0/1`` ~ ``gigabitethernet0/1``)."""
+    return canonical_interface_name(name).lower()
+
+
+def parent_name(name: str) -> str | None:
+    """Return the parent of a subinterface (``Ethernet1.100`` -> ``Ethernet1``), else None."""
+    match = _SUBINTERFACE_RE.match(name)
+    return match.group("parent") if match else None
+
+
+def interface_kind(name: str) -> Kind:
+    """Classify an interface by its name: subinterfaces and logical interfaces are virtual."""
+    if parent_name(name) is not None or _VIRTUAL_RE.match(name):
+        return Kind.VIRTUAL
+    if _LAG_RE.match(name):
+        return Kind.LAG
+    return Kind.PHYSICAL
+
+
+def guess_type(name: str, kind: Kind, speed: int | None) -> str:
+    """Return the NetBox type for a new interface.
+
+    Args:
+        name: Interface name.
+        kind: Its kind, from :func:`interface_kind`.
+        speed: Speed in kbit/s, or None when unknown.
+
+    Returns:
+        ``virtual`` or ``lag`` by kind; for a physical port, the type its name implies, else the
+        type of its speed; ``other`` only when neither says anything.
+    """
+    if kind is Kind.VIRTUAL:
+        return "virtual"
+    if kind is Kind.LAG:
+        return "lag"
+    canonical = canonical_interface_name(name).lower()
+    for prefix, netbox_type in _TYPE_BY_PREFIX:
+        if canonical.startswith(prefix):
+            return netbox_type
+    if speed is not None and speed in _TYPE_BY_SPEED:
+        return _TYPE_BY_SPEED[speed]
+    return "other"
+
+
+def _is_internal_unit(name: str) -> bool:
+    match = _SUBINTERFACE_RE.match(name)
+    return match is not None and int(match.group("unit")) >= INTERNAL_UNIT_MIN
+
+
+def _full_match(patterns: Sequence[re.Pattern[str]], name: str) -> bool:
+    return any(pattern.fullmatch(name) for pattern in patterns)
+
+
+def compile_patterns(patterns: Iterable[str], option: str) -> tuple[re.Pattern[str], ...]:
+    """Compile user-given regular expressions, naming the option in the error.
+
+    Raises:
+        ValueError: A pattern is not a valid regular expression.
+    """
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ValueError(f"{option}: {pattern!r} is not a regular expression: {exc}") from exc
+    return tuple(compiled)
+
+
+def skip_reason(
+    name: str,
+    include: Sequence[re.Pattern[str]] = (),
+    exclude: Sequence[re.Pattern[str]] = (),
+) -> str | None:
+    """Return why an interface is skipped, or None when it is synced.
+
+    An ``include`` pattern that matches brings back an interface the default list skips;
+    when ``include`` is given, names it does not match are skipped. Children of a skipped
+    interface are skipped with it.
+
+    Args:
+        name: Interface name.
+        include: Patterns (full match) of the interfaces to sync.
+        exclude: Patterns (full match) of more interfaces to skip.
+    """
+    if include and not _full_match(include, name):
+        return "not matched by include"
+    if _full_match(exclude, name):
+        return "matched by exclude"
+    if _full_match(include, name):
+        return None
+    if _DEFAULT_SKIP_RE.fullmatch(name):
+        return "pseudo-interface (default skip list)"
+    if _is_internal_unit(name):
+        return f"internal logical unit (>= {INTERNAL_UNIT_MIN})"
+    parent = parent_name(name)
+    if parent is not None and skip_reason(parent, (), exclude) is not None:
+        return f"child of skipped interface {parent}"
+    return None

@@ -1,0 +1,171 @@
+"""Turn what the device reports and what NetBox holds into a :class:`Plan`.
+
+Nothing here talks to NetBox: the plan is what a dry run shows and what the apply step sends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from nornir_nb_ifsync.diff import Matching, field_changes, match_interfaces
+from nornir_nb_ifsync.models import (
+    SYNC_FIELDS,
+    DeviceInterface,
+    FieldChange,
+    InterfaceCreate,
+    InterfaceUpdate,
+    NetBoxInterface,
+    Plan,
+    Skipped,
+)
+from nornir_nb_ifsync.normalize import Normalized
+
+logger = logging.getLogger(__name__)
+
+#: The only NetBox interface type that may have a parent.
+PARENT_TYPE = "virtual"
+
+
+def owned_fields(fields: Iterable[str] | None) -> frozenset[str]:
+    """Validate the ``fields`` option: None means every field the sync owns.
+
+    Raises:
+        ValueError: A name is not one of :data:`~nornir_nb_ifsync.models.SYNC_FIELDS`.
+    """
+    if fields is None:
+        return frozenset(SYNC_FIELDS)
+    if isinstance(fields, str):
+        raise ValueError(f"fields must be a list of field names, not the string {fields!r}")
+    chosen = frozenset(fields)
+    unknown = sorted(chosen - set(SYNC_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"fields: unknown field(s) {', '.join(unknown)}; known: {', '.join(SYNC_FIELDS)}"
+        )
+    return chosen
+
+
+def _create_values(
+    interface: DeviceInterface, owned: Collection[str], parent: str | None
+) -> dict[str, Any]:
+    """The fields of a new interface: name and type always, the rest when owned."""
+    values: dict[str, Any] = {"name": interface.name, "type": interface.type}
+    candidates: dict[str, Any] = {
+        "enabled": interface.enabled,
+        "parent": parent,
+        "mtu": interface.mtu,
+        "speed": interface.speed,
+        "mac_address": interface.mac_address,
+        "description": interface.description,
+    }
+    for field in SYNC_FIELDS:
+        if field in candidates and field in owned:
+            values[field] = candidates[field]
+    return values
+
+
+def _depth(name: str, parents: Mapping[str, str | None]) -> int:
+    depth, seen = 0, {name}
+    parent = parents.get(name)
+    while parent is not None and parent not in seen:
+        depth, parent = depth + 1, parents.get(parent)
+        seen.add(parent or "")
+    return depth
+
+
+def _resolve_parents(matching: Matching, skipped: list[Skipped]) -> dict[str, str | None]:
+    """Map each device interface's name to its parent's name in NetBox's spelling.
+
+    A parent the device reports but neither NetBox nor the plan has is dropped, with a note.
+    """
+    netbox_name = {i.name: nb.name for i, nb in matching.pairs}
+    netbox_name.update({i.name: i.name for i in matching.missing})
+    parents: dict[str, str | None] = {}
+    for interface in [i for i, _ in matching.pairs] + list(matching.missing):
+        if interface.parent is None:
+            parents[interface.name] = None
+        elif interface.parent in netbox_name:
+            parents[interface.name] = netbox_name[interface.parent]
+        else:
+            parents[interface.name] = None
+            skipped.append(
+                Skipped(
+                    interface.name,
+                    f"parent {interface.parent} is neither on the device nor in NetBox",
+                    "parent",
+                )
+            )
+    return parents
+
+
+def _update(
+    interface: DeviceInterface,
+    nb_interface: NetBoxInterface,
+    owned: Collection[str],
+    parent: str | None,
+    nb_names: Mapping[int, str],
+    skipped: list[Skipped],
+) -> tuple[FieldChange, ...]:
+    nb_parent = nb_names.get(nb_interface.parent_id) if nb_interface.parent_id else None
+    changes = field_changes(interface, nb_interface, owned, parent, nb_parent)
+    if nb_interface.type != PARENT_TYPE and any(c.field == "parent" for c in changes):
+        skipped.append(
+            Skipped(
+                nb_interface.name,
+                f"NetBox allows a parent only on virtual interfaces; this one is "
+                f"{nb_interface.type}, so no parent {parent} was set",
+                "parent",
+            )
+        )
+        changes = tuple(c for c in changes if c.field != "parent")
+    return changes
+
+
+def build_plan(
+    normalized: Normalized,
+    netbox: Collection[NetBoxInterface],
+    owned: Collection[str] = SYNC_FIELDS,
+) -> Plan:
+    """Plan the creates and updates that make NetBox match the device.
+
+    Args:
+        normalized: The device's interfaces, normalised.
+        netbox: The device's interfaces in NetBox.
+        owned: The fields the sync owns (see :func:`owned_fields`).
+
+    Returns:
+        The plan. Creates are ordered so that every parent comes before its children.
+    """
+    skipped = list(normalized.skipped)
+    matching = match_interfaces(normalized.interfaces, netbox)
+    skipped.extend(matching.duplicates)
+    parents = _resolve_parents(matching, skipped)
+    nb_names = {nb.id: nb.name for nb in netbox}
+
+    updates: list[InterfaceUpdate] = []
+    unchanged: list[str] = []
+    for interface, nb_interface in matching.pairs:
+        changes = _update(
+            interface, nb_interface, owned, parents[interface.name], nb_names, skipped
+        )
+        if changes:
+            updates.append(InterfaceUpdate(nb_interface.id, nb_interface.name, changes))
+        else:
+            unchanged.append(nb_interface.name)
+
+    creates = sorted(
+        (
+            InterfaceCreate(i.name, _create_values(i, owned, parents[i.name]))
+            for i in matching.missing
+        ),
+        key=lambda c: _depth(c.name, parents),
+    )
+    return Plan(
+        creates=tuple(creates),
+        updates=tuple(updates),
+        unchanged=tuple(unchanged),
+        skipped=tuple(skipped),
+        not_on_device=tuple(nb.name for nb in matching.not_on_device),
+    )

@@ -1,0 +1,230 @@
+"""The Nornir task ``netbox_update_interfaces``: wires the steps, holds no rule of its own.
+
+read the device (``napalm_get``) -> normalise -> read NetBox -> plan -> apply (or not, in a
+dry run) -> report.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nornir.core.exceptions import NornirSubTaskError
+from nornir.core.task import Result, Task
+from nornir_napalm.plugins.tasks import napalm_get
+
+from nornir_nb_ifsync.apply import Applied, apply_plan
+from nornir_nb_ifsync.exceptions import (
+    ConfigurationError,
+    DeviceNotFoundError,
+    GetterOutputError,
+    IfSyncError,
+)
+from nornir_nb_ifsync.models import Plan, SyncReport
+from nornir_nb_ifsync.names import compile_patterns
+from nornir_nb_ifsync.netbox import NetBox, thread_client
+from nornir_nb_ifsync.normalize import Normalized, normalize
+from nornir_nb_ifsync.plan import build_plan, owned_fields
+from nornir_nb_ifsync.platforms import CONNECTION_NAME, check_driver
+from nornir_nb_ifsync.report import build_report, render_diff, summary_line
+
+__all__ = ["CONNECTION_NAME", "netbox_update_interfaces"]
+
+logger = logging.getLogger(__name__)
+
+_NETBOX_INVENTORY = "NetBoxInventory2"
+
+
+def netbox_update_interfaces(
+    task: Task,
+    dry_run: bool | None = None,
+    *,
+    netbox: Any | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    fields: Sequence[str] | None = None,
+    run_id: str | None = None,
+) -> Result:
+    """Make the host's interfaces in NetBox match what the device reports.
+
+    Reads ``get_interfaces`` with NAPALM, normalises it (speed in kbit/s, NAPALM's "unknown"
+    sentinels dropped), reads the device's interfaces from NetBox in one request, plans the
+    creates and field updates, and writes them with bulk requests; in a dry run it writes
+    nothing and returns the plan.
+
+    Args:
+        task: The Nornir task.
+        dry_run: Write nothing, report what would be written. None follows Nornir's global
+            ``dry_run`` setting.
+        netbox: A ready ``pynetbox.api``. Default: the NetBoxInventory2 options (``nb_url``,
+            ``nb_token``, ``ssl_verify``) when that is the inventory, else the ``NB_URL`` and
+            ``NB_TOKEN`` environment variables.
+        include: Regular expressions (full match on the name) of the interfaces to sync. One
+            that matches a pseudo-interface of the default skip list brings it back.
+        exclude: Regular expressions of more interfaces to skip.
+        fields: NetBox fields the sync owns (``type``, ``enabled``, ``parent``, ``mtu``,
+            ``speed``, ``mac_address``, ``description``); None owns all. ``type`` is only
+            ever set on new interfaces; a new interface always gets a name and a type.
+        run_id: Identifier written in NetBox's change log message of every write. Default: a
+            new random one per call; pass one id to every host to find a whole run.
+
+    Returns:
+        A Result whose ``result`` is a :class:`~nornir_nb_ifsync.models.SyncReport`,
+        ``changed`` is True when anything was (or would be) written, ``diff`` is the text of
+        every change, and ``failed`` is True when the device or NetBox could not be read or
+        written.
+    """
+    dry = task.is_dry_run(dry_run)
+    host = task.host.name
+    run_id = run_id or uuid.uuid4().hex[:12]
+    try:
+        owned = owned_fields(fields)
+        include_re = compile_patterns(include, "include")
+        exclude_re = compile_patterns(exclude, "exclude")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), device=host) from exc
+    check_driver(task.host)
+    device_id = _device_id(task)
+    client = NetBox(netbox or _api_from_config(task), f"nornir-nb-ifsync run {run_id}")
+
+    reply = _read_device(task)
+    normalized = normalize(host, reply, include_re, exclude_re)
+    if not normalized.interfaces:
+        raise GetterOutputError("the device reported no interface; NetBox left alone", device=host)
+    try:
+        reconciled = task.run(
+            task=_reconcile,
+            name="reconcile",
+            severity_level=logging.DEBUG,
+            client=client,
+            device_id=device_id,
+            normalized=normalized,
+            owned=owned,
+            dry=dry,
+            run_id=run_id,
+        )[0]
+    except NornirSubTaskError as exc:
+        reconciled = exc.result[0]
+        if not isinstance(reconciled.result, SyncReport):
+            raise
+    report: SyncReport = reconciled.result
+    logger.info("%s", summary_line(report))
+    return Result(
+        host=task.host,
+        result=report,
+        changed=report.changed,
+        diff=render_diff(report),
+        failed=bool(report.error),
+        exception=reconciled.exception,
+    )
+
+
+def _reconcile(
+    task: Task,
+    client: NetBox,
+    device_id: int | None,
+    normalized: Normalized,
+    owned: frozenset[str],
+    dry: bool,
+    run_id: str,
+) -> Result:
+    """Read NetBox, plan, and apply (unless ``dry``); the Result holds the report."""
+    host = task.host.name
+    client.version(host)
+    device_id, device = client.find_device(host, device_id)
+    netbox_interfaces = client.read_interfaces(device_id, device)
+    plan: Plan = build_plan(normalized, netbox_interfaces, owned)
+    for skip in plan.skipped:
+        log = logger.warning if skip.field or "not written" in skip.reason else logger.debug
+        log("%s: %s skipped: %s", device, skip.name, skip.reason)
+    if dry or not plan.has_writes:
+        report = build_report(device, device_id, plan, None if dry else Applied(), run_id)
+        return Result(host=task.host, result=report, changed=report.changed)
+
+    applied = Applied()
+    existing = {nb.name: nb.id for nb in netbox_interfaces}
+    try:
+        apply_plan(plan, client, device_id, device, existing, applied)
+    except IfSyncError as exc:
+        logger.error("%s", exc)
+        report = build_report(device, device_id, plan, applied, run_id, error=str(exc))
+        return Result(
+            host=task.host, result=report, changed=report.changed, failed=True, exception=exc
+        )
+    report = build_report(device, device_id, plan, applied, run_id)
+    return Result(host=task.host, result=report, changed=report.changed)
+
+
+def _read_device(task: Task) -> object:
+    """Run ``napalm_get`` as a subtask and return the ``get_interfaces`` reply."""
+    try:
+        result = task.run(
+            task=napalm_get,
+            name="get_interfaces",
+            getters=["get_interfaces"],
+            severity_level=logging.DEBUG,
+        )
+    except NornirSubTaskError as exc:
+        cause = exc.result.exception if hasattr(exc.result, "exception") else None
+        raise GetterOutputError(
+            f"get_interfaces failed: {cause or exc}; NetBox left alone", device=task.host.name
+        ) from cause or exc
+    reply = result.result
+    if not isinstance(reply, Mapping) or "get_interfaces" not in reply:
+        raise GetterOutputError("napalm_get returned no get_interfaces", device=task.host.name)
+    return reply["get_interfaces"]
+
+
+def _device_id(task: Task) -> int | None:
+    """The NetBox device id NetBoxInventory2 gave the host, or None (then looked up by name).
+
+    Raises:
+        DeviceNotFoundError: The host is a virtual machine.
+    """
+    data = task.host.data
+    url = str(data.get("url") or "")
+    if "/virtualization/" in url or "vcpus" in data:
+        raise DeviceNotFoundError(
+            "is a virtual machine; the sync covers devices only", device=task.host.name
+        )
+    device_id = data.get("id")
+    return (
+        int(device_id) if isinstance(device_id, int) and not isinstance(device_id, bool) else None
+    )
+
+
+def _verify(value: object) -> bool | str:
+    """Read ``ssl_verify``: a bool, a CA bundle path, or "true"/"false" text."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() in ("false", "0", "no", "off"):
+        return False
+    if text.lower() in ("true", "1", "yes", "on", ""):
+        return True
+    return text
+
+
+def _api_from_config(task: Task) -> Any:
+    """Build (once per thread) the NetBox client from the inventory options or environment.
+
+    Raises:
+        ConfigurationError: No NetBox URL or token is configured.
+    """
+    inventory = task.nornir.config.inventory
+    options: Mapping[str, Any] = {}
+    if str(inventory.plugin).rsplit(".", 1)[-1] == _NETBOX_INVENTORY:
+        options = inventory.options or {}
+    url = options.get("nb_url") or os.environ.get("NB_URL")
+    token = options.get("nb_token") or os.environ.get("NB_TOKEN")
+    verify = _verify(options.get("ssl_verify", os.environ.get("NB_SSL_VERIFY", "true")))
+    if not url or not token:
+        raise ConfigurationError(
+            "no NetBox configured: pass netbox=pynetbox.api(...), use NetBoxInventory2 "
+            "(nb_url, nb_token), or set NB_URL and NB_TOKEN",
+            device=task.host.name,
+        )
+    return thread_client(str(url), str(token), verify)

@@ -1,0 +1,120 @@
+"""Table tests of the name rules."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from nornir_nb_ifsync.models import Kind
+from nornir_nb_ifsync.names import (
+    canonical_key,
+    compile_patterns,
+    guess_type,
+    interface_kind,
+    parent_name,
+    skip_reason,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("GigabitEthernet0/1", Kind.PHYSICAL),
+        ("Ethernet1/1", Kind.PHYSICAL),
+        ("ge-0/0/2", Kind.PHYSICAL),
+        ("Management1", Kind.PHYSICAL),
+        ("Loopback0", Kind.VIRTUAL),
+        ("lo0", Kind.VIRTUAL),
+        ("Vlan100", Kind.VIRTUAL),
+        ("irb.10", Kind.VIRTUAL),
+        ("Tunnel1", Kind.VIRTUAL),
+        ("Ethernet1.100", Kind.VIRTUAL),
+        ("ge-0/0/2.0", Kind.VIRTUAL),
+        ("Port-Channel10", Kind.LAG),
+        ("port-channel1", Kind.LAG),
+        ("Po1", Kind.LAG),
+        ("ae0", Kind.LAG),
+        ("Bundle-Ether1", Kind.LAG),
+        ("Bundle-Ether1.100", Kind.VIRTUAL),
+    ],
+)
+def test_interface_kind(name: str, kind: Kind) -> None:
+    assert interface_kind(name) is kind
+
+
+@pytest.mark.parametrize(
+    ("name", "parent"),
+    [
+        ("Ethernet1.100", "Ethernet1"),
+        ("ge-0/0/2.0", "ge-0/0/2"),
+        ("Bundle-Ether1.100", "Bundle-Ether1"),
+        ("Ethernet1", None),
+        ("GigabitEthernet0/0/0", None),
+    ],
+)
+def test_parent_name(name: str, parent: str | None) -> None:
+    assert parent_name(name) == parent
+
+
+@pytest.mark.parametrize(
+    ("name", "speed", "expected"),
+    [
+        ("GigabitEthernet1", 1_000_000, "1000base-t"),
+        ("GigabitEthernet1", None, "1000base-t"),
+        ("TenGigabitEthernet1/1/1", 1_000_000, "10gbase-x-sfpp"),
+        ("Ethernet2", 25_000_000, "25gbase-x-sfp28"),
+        ("Ethernet1/1", 10_000_000, "10gbase-x-sfpp"),
+        ("et-0/0/0", 100_000_000, "100gbase-x-qsfp28"),
+        ("xe-0/0/0", None, "10gbase-x-sfpp"),
+        ("Ethernet3", None, "other"),
+        ("Loopback0", None, "virtual"),
+        ("Port-Channel10", 200_000_000, "lag"),
+    ],
+)
+def test_guess_type(name: str, speed: int | None, expected: str) -> None:
+    assert guess_type(name, interface_kind(name), speed) == expected
+
+
+def test_canonical_key_matches_short_and_long_spellings() -> None:
+    assert canonical_key("Gi0/1") == canonical_key("GigabitEthernet0/1")
+    assert canonical_key("Po10") == canonical_key("Port-Channel10")
+    assert canonical_key("Gi0/1") != canonical_key("Gi0/2")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        (".local.", "pseudo-interface (default skip list)"),
+        ("bme0", "pseudo-interface (default skip list)"),
+        ("dsc", "pseudo-interface (default skip list)"),
+        ("Null0", "pseudo-interface (default skip list)"),
+        ("Control Plane Interface", "pseudo-interface (default skip list)"),
+        ("lo0.16384", "internal logical unit (>= 16384)"),
+        ("gre.0", "child of skipped interface gre"),
+        ("ge-0/0/0", None),
+        ("lo0.0", None),
+        ("tap0", None),
+    ],
+)
+def test_skip_reason_default_list(name: str, reason: str | None) -> None:
+    assert skip_reason(name) == reason
+
+
+def test_skip_reason_include_and_exclude() -> None:
+    include = compile_patterns([r"ge-.*", "lsi"], "include")
+    exclude = compile_patterns([r"ge-0/0/9"], "exclude")
+
+    assert skip_reason("ge-0/0/1", include, exclude) is None
+    assert skip_reason("lsi", include, exclude) is None
+    assert skip_reason("xe-0/0/1", include, exclude) == "not matched by include"
+    assert skip_reason("ge-0/0/9", include, exclude) == "matched by exclude"
+
+
+def test_compile_patterns_names_the_option() -> None:
+    with pytest.raises(ValueError, match="exclude"):
+        compile_patterns(["("], "exclude")
+
+
+def test_compile_patterns_returns_compiled() -> None:
+    assert compile_patterns(["a.*"], "include") == (re.compile("a.*"),)
