@@ -93,7 +93,7 @@ def netbox_update_interfaces(
     reply = _read_device(task)
     normalized = normalize(host, reply, include_re, exclude_re)
     if not normalized.interfaces:
-        raise GetterOutputError("the device reported no interface; NetBox left alone", device=host)
+        logger.warning("%s: the device reported no interface to sync; nothing is written", host)
     try:
         reconciled = task.run(
             task=_reconcile,
