@@ -21,6 +21,7 @@ import pynetbox
 import requests
 import urllib3
 from packaging.version import InvalidVersion, Version
+from pynetbox.core.query import Request
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -204,6 +205,7 @@ def _reason(errors: object) -> str:
 
 
 _versions: weakref.WeakKeyDictionary[Any, Version] = weakref.WeakKeyDictionary()
+_tags: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 _versions_lock = threading.Lock()
 
 
@@ -297,7 +299,12 @@ class NetBox:
             items: Interface payloads, each with ``device`` and ``name``.
             device: Device name, for messages.
         """
-        return self._bulk(items, device, "creating interfaces", self.api.dcim.interfaces.create)
+        return self._bulk(
+            items,
+            device,
+            "creating interfaces",
+            lambda sent: _ids_by_name(self.api.dcim.interfaces.create(sent)),
+        )
 
     def update_interfaces(
         self, items: Sequence[dict[str, Any]], names: Mapping[int, str], device: str
@@ -313,16 +320,75 @@ class NetBox:
             items,
             device,
             "updating interfaces",
-            self.api.dcim.interfaces.update,
+            lambda sent: _ids_by_name(self.api.dcim.interfaces.update(sent)),
             lambda item: names[item["id"]],
         )
+
+    def delete_interfaces(
+        self, ids: Sequence[int], names: Mapping[int, str], device: str
+    ) -> BulkOutcome:
+        """Delete interfaces in one bulk request; items NetBox refuses are kept and reported.
+
+        Args:
+            ids: Interface ids.
+            names: Interface id -> name, for the outcome.
+            device: Device name, for messages.
+        """
+        return self._bulk(
+            [{"id": i} for i in ids],
+            device,
+            "deleting interfaces",
+            lambda sent: self._delete(sent, names),
+            lambda item: names[item["id"]],
+        )
+
+    def _delete(self, items: list[dict[str, Any]], names: Mapping[int, str]) -> dict[str, int]:
+        """Bulk DELETE with the items as given (pynetbox's own delete drops their messages)."""
+        endpoint = self.api.dcim.interfaces
+        Request(base=endpoint.url, token=self.api.token, http_session=self.api.http_session).delete(
+            data=items
+        )
+        return {names[item["id"]]: item["id"] for item in items}
+
+    def ensure_tag(self, slug: str, device: str) -> None:
+        """Create the tag ``slug`` unless NetBox has it (looked up once per client)."""
+        with _versions_lock:
+            known = slug in _tags.setdefault(self.api, set())
+        if known:
+            return
+        with _translated(f"looking up tag {slug}", device):
+            if self.api.extras.tags.get(slug=slug) is None:
+                self.api.extras.tags.create(name=slug, slug=slug)
+        with _versions_lock:
+            _tags[self.api].add(slug)
+
+    def primary_ip_interfaces(self, device_id: int, device: str) -> set[int]:
+        """Return the ids of the interfaces holding the device's primary IP addresses."""
+        with _translated("reading the primary IP addresses", device):
+            record = self.api.dcim.devices.get(device_id)
+            ip_ids = [
+                int(ip.id)
+                for ip in (
+                    getattr(record, "primary_ip4", None),
+                    getattr(record, "primary_ip6", None),
+                )
+                if ip
+            ]
+            if not ip_ids:
+                return set()
+            addresses = self.api.ipam.ip_addresses.filter(id=ip_ids)
+            return {
+                int(a.assigned_object_id)
+                for a in addresses
+                if a.assigned_object_type == "dcim.interface" and a.assigned_object_id
+            }
 
     def _bulk(
         self,
         items: Sequence[dict[str, Any]],
         device: str,
         action: str,
-        send: Callable[[list[dict[str, Any]]], Any],
+        send: Callable[[list[dict[str, Any]]], Mapping[str, int]],
         name_of: Callable[[dict[str, Any]], str] = lambda item: str(item["name"]),
     ) -> BulkOutcome:
         """Send ``items`` in one request; drop what NetBox names as refused and send the rest.
@@ -333,11 +399,11 @@ class NetBox:
         """
         pending = self._stamp(items, device)
         refused: list[Refusal] = []
-        records: list[Any] = []
+        written: Mapping[str, int] = {}
         while pending:
             with _translated(action, device):
                 try:
-                    records = send(pending)
+                    written = send(pending)
                     break
                 except pynetbox.RequestError as exc:
                     errors = _item_errors(exc)
@@ -346,7 +412,6 @@ class NetBox:
             pending = _drop_refused(pending, errors, name_of, refused, device)
         for refusal in refused:
             logger.warning("%s: NetBox refused %s: %s", device, refusal.name, refusal.reason)
-        written = {str(r.name): int(r.id) for r in records}
         return BulkOutcome(written=written, refused=tuple(refused))
 
 
@@ -372,6 +437,10 @@ def _drop_refused(
             f"NetBox refused the bulk request without naming an item: {errors}", device=device
         )
     return kept
+
+
+def _ids_by_name(records: Any) -> dict[str, int]:
+    return {str(r.name): int(r.id) for r in records}
 
 
 def _to_interface(record: Any) -> NetBoxInterface:
