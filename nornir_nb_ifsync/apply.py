@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nornir_nb_ifsync.models import InterfaceCreate, InterfaceUpdate, Plan, Skipped
+from nornir_nb_ifsync.models import (
+    InterfaceCreate,
+    InterfaceDelete,
+    InterfaceUpdate,
+    Plan,
+    Skipped,
+)
 from nornir_nb_ifsync.netbox import NetBox
 
 logger = logging.getLogger(__name__)
@@ -21,11 +27,13 @@ class Applied:
     Attributes:
         created: Interfaces created.
         updated: Interfaces updated.
+        deleted: Stale interfaces deleted.
         refused: Interfaces NetBox refused, or that could not be written because of them.
     """
 
     created: list[InterfaceCreate] = field(default_factory=list)
     updated: list[InterfaceUpdate] = field(default_factory=list)
+    deleted: list[InterfaceDelete] = field(default_factory=list)
     refused: list[Skipped] = field(default_factory=list)
 
 
@@ -44,12 +52,25 @@ def _waves(creates: tuple[InterfaceCreate, ...]) -> list[list[InterfaceCreate]]:
 
 
 def _payload(values: Mapping[str, Any], ids: Mapping[str, int]) -> dict[str, Any]:
-    """Turn planned values into a NetBox payload: parent by id, unknown MACs left out."""
+    """Turn planned values into a NetBox payload: parent by id, tags by slug, unknown MACs
+    left out."""
     payload = {k: v for k, v in values.items() if not (k == "mac_address" and v is None)}
     parent = payload.pop("parent", None)
     if parent is not None:
         payload["parent"] = ids[parent]
+    if "tags" in payload:
+        payload["tags"] = [{"slug": slug} for slug in payload["tags"]]
     return payload
+
+
+def _new_tags(updates: list[InterfaceUpdate]) -> set[str]:
+    return {
+        slug
+        for update in updates
+        for change in update.changes
+        if change.field == "tags"
+        for slug in set(change.new) - set(change.old)
+    }
 
 
 def _blocked_by_parent(create: InterfaceCreate, ids: Mapping[str, int], applied: Applied) -> bool:
@@ -69,7 +90,8 @@ def apply_plan(
     ids: Mapping[str, int],
     applied: Applied,
 ) -> Applied:
-    """Write the plan: one bulk create per level of parents, then one bulk update.
+    """Write the plan: one bulk create per level of parents, one bulk update, then the
+    deletes of stale interfaces (one request per level of children).
 
     Args:
         plan: What to write.
@@ -101,6 +123,8 @@ def apply_plan(
         )
 
     updates = [u for u in (_with_known_parent(u, known, applied) for u in plan.updates) if u]
+    for slug in sorted(_new_tags(updates)):
+        netbox.ensure_tag(slug, device)
     if updates:
         names = {u.id: u.name for u in updates}
         outcome = netbox.update_interfaces(
@@ -112,10 +136,27 @@ def apply_plan(
         applied.refused.extend(
             Skipped(r.name, f"NetBox refused: {r.reason}") for r in outcome.refused
         )
+    _delete(plan, netbox, device, applied)
     logger.debug(
-        "%s: applied %d creates, %d updates", device, len(applied.created), len(applied.updated)
+        "%s: applied %d creates, %d updates, %d deletes",
+        device,
+        len(applied.created),
+        len(applied.updated),
+        len(applied.deleted),
     )
     return applied
+
+
+def _delete(plan: Plan, netbox: NetBox, device: str, applied: Applied) -> None:
+    """Delete stale interfaces, one request per level: children before their parents."""
+    names = {d.id: d.name for d in plan.deletes}
+    for depth in sorted({d.depth for d in plan.deletes}, reverse=True):
+        wave = [d for d in plan.deletes if d.depth == depth]
+        outcome = netbox.delete_interfaces([d.id for d in wave], names, device)
+        applied.deleted.extend(d for d in wave if d.name in outcome.written)
+        applied.refused.extend(
+            Skipped(r.name, f"NetBox refused the delete: {r.reason}") for r in outcome.refused
+        )
 
 
 def _with_known_parent(

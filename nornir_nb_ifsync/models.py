@@ -143,6 +143,21 @@ class InterfaceUpdate:
 
 
 @dataclass(frozen=True)
+class InterfaceDelete:
+    """A stale interface to delete.
+
+    Attributes:
+        id: NetBox id.
+        name: Name in NetBox.
+        depth: How many parents it has among the device's interfaces (children go first).
+    """
+
+    id: int
+    name: str
+    depth: int = 0
+
+
+@dataclass(frozen=True)
 class Skipped:
     """Something the sync did not write, and why.
 
@@ -166,7 +181,9 @@ class Plan:
         updates: Field changes on existing interfaces.
         unchanged: Names of interfaces already right in NetBox.
         skipped: Interfaces or values left out, each with its reason.
-        not_on_device: NetBox interfaces the device did not report (left alone).
+        not_on_device: NetBox interfaces the device did not report.
+        deletes: Stale interfaces to delete, children first.
+        kept: Stale interfaces the stale mode left alone, with the reason.
     """
 
     creates: tuple[InterfaceCreate, ...] = ()
@@ -174,11 +191,13 @@ class Plan:
     unchanged: tuple[str, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     not_on_device: tuple[str, ...] = ()
+    deletes: tuple[InterfaceDelete, ...] = ()
+    kept: tuple[Skipped, ...] = ()
 
     @property
     def has_writes(self) -> bool:
         """True when applying the plan writes anything to NetBox."""
-        return bool(self.creates or self.updates)
+        return bool(self.creates or self.updates or self.deletes)
 
 
 @dataclass(frozen=True)
@@ -199,6 +218,8 @@ class SyncReport:
             refused).
         not_on_device: NetBox interfaces the device did not report.
         run_id: Identifier of this run, also written in NetBox's change log messages.
+        deleted: Stale interfaces deleted (or to delete).
+        kept: Stale interfaces the stale mode left alone, with the reason.
         not_written: Interfaces the plan had that were not written because a write failed.
         error: Why the sync of this device failed, or "".
     """
@@ -212,13 +233,15 @@ class SyncReport:
     skipped: tuple[Skipped, ...] = ()
     not_on_device: tuple[str, ...] = ()
     run_id: str = ""
+    deleted: tuple[InterfaceDelete, ...] = ()
+    kept: tuple[Skipped, ...] = ()
     not_written: tuple[str, ...] = ()
     error: str = ""
 
     @property
     def changed(self) -> bool:
         """True when anything was (or in a dry run would be) written."""
-        return bool(self.created or self.updated)
+        return bool(self.created or self.updated or self.deleted)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-able data."""
@@ -242,6 +265,8 @@ class SyncReport:
                 {"name": s.name, "field": s.field, "reason": s.reason} for s in self.skipped
             ],
             "not_on_device": list(self.not_on_device),
+            "deleted": [{"id": d.id, "name": d.name} for d in self.deleted],
+            "kept": [{"name": k.name, "reason": k.reason} for k in self.kept],
             "not_written": list(self.not_written),
             "error": self.error,
         }

@@ -6,7 +6,7 @@ Nothing here talks to NetBox: the plan is what a dry run shows and what the appl
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from nornir_nb_ifsync.diff import Matching, field_changes, match_interfaces
@@ -20,9 +20,14 @@ from nornir_nb_ifsync.models import (
     Plan,
     Skipped,
 )
+from nornir_nb_ifsync.names import canonical_key
 from nornir_nb_ifsync.normalize import Normalized
+from nornir_nb_ifsync.stale import StalePlan, StalePolicy, plan_stale, untag_returning
 
 logger = logging.getLogger(__name__)
+
+#: The default stale policy: report stale interfaces, touch none.
+IGNORE_STALE = StalePolicy()
 
 #: The only NetBox interface type that may have a parent.
 PARENT_TYPE = "virtual"
@@ -123,20 +128,45 @@ def _update(
     return changes
 
 
+def _stale_candidates(
+    normalized: Normalized,
+    not_on_device: Sequence[NetBoxInterface],
+    in_scope: Callable[[str], bool],
+) -> list[NetBoxInterface]:
+    """NetBox interfaces the device did not report at all, among those the sync manages.
+
+    An interface the device reported but the rules skipped is not stale, nor is one outside
+    ``include`` / inside ``exclude`` or the default skip list.
+    """
+    reported = {canonical_key(i.name) for i in normalized.interfaces}
+    reported |= {canonical_key(s.name) for s in normalized.skipped}
+    return [
+        nb for nb in not_on_device if in_scope(nb.name) and canonical_key(nb.name) not in reported
+    ]
+
+
 def build_plan(
     normalized: Normalized,
-    netbox: Collection[NetBoxInterface],
+    netbox: Sequence[NetBoxInterface],
     owned: Collection[str] = SYNC_FIELDS,
+    policy: StalePolicy = IGNORE_STALE,
+    in_scope: Callable[[str], bool] = lambda name: True,
+    primary_ip_ids: Collection[int] = (),
 ) -> Plan:
-    """Plan the creates and updates that make NetBox match the device.
+    """Plan the creates, updates and stale actions that make NetBox match the device.
 
     Args:
         normalized: The device's interfaces, normalised.
         netbox: The device's interfaces in NetBox.
         owned: The fields the sync owns (see :func:`owned_fields`).
+        policy: What to do with stale interfaces.
+        in_scope: Whether the sync manages a NetBox interface of this name.
+        primary_ip_ids: Ids of the interfaces holding the device's primary IPs.
 
     Returns:
-        The plan. Creates are ordered so that every parent comes before its children.
+        The plan. Creates are ordered so that every parent comes before its children, deletes
+        so that every child comes before its parent. Nothing stale is acted on when the
+        device reported no interface.
     """
     skipped = list(normalized.skipped)
     matching = match_interfaces(normalized.interfaces, netbox)
@@ -144,16 +174,25 @@ def build_plan(
     parents = _resolve_parents(matching, skipped)
     nb_names = {nb.id: nb.name for nb in netbox}
 
+    stale = _stale_candidates(normalized, matching.not_on_device, in_scope)
+    if normalized.interfaces:
+        stale_plan = plan_stale(stale, netbox, policy, primary_ip_ids)
+    else:
+        reason = "stale, kept: the device reported no interface"
+        stale_plan = StalePlan({}, (), tuple(Skipped(nb.name, reason) for nb in stale))
+    extra = {**untag_returning((nb for _, nb in matching.pairs), policy), **stale_plan.changes}
+
     updates: list[InterfaceUpdate] = []
     unchanged: list[str] = []
     for interface, nb_interface in matching.pairs:
         changes = _update(
             interface, nb_interface, owned, parents[interface.name], nb_names, skipped
-        )
+        ) + extra.get(nb_interface.id, ())
         if changes:
             updates.append(InterfaceUpdate(nb_interface.id, nb_interface.name, changes))
         else:
             unchanged.append(nb_interface.name)
+    updates.extend(InterfaceUpdate(nb.id, nb.name, extra[nb.id]) for nb in stale if nb.id in extra)
 
     creates = sorted(
         (
@@ -168,4 +207,6 @@ def build_plan(
         unchanged=tuple(unchanged),
         skipped=tuple(skipped),
         not_on_device=tuple(nb.name for nb in matching.not_on_device),
+        deletes=stale_plan.deletes,
+        kept=stale_plan.kept,
     )

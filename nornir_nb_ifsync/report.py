@@ -46,10 +46,14 @@ def build_report(
             skipped=plan.skipped,
             not_on_device=plan.not_on_device,
             run_id=run_id,
+            deleted=plan.deletes,
+            kept=plan.kept,
         )
     done = {c.name for c in applied.created} | {u.name for u in applied.updated}
+    done |= {d.name for d in applied.deleted}
     refused = {s.name for s in applied.refused}
     planned = [c.name for c in plan.creates] + [u.name for u in plan.updates]
+    planned += [d.name for d in plan.deletes]
     return SyncReport(
         device=device,
         device_id=device_id,
@@ -60,6 +64,8 @@ def build_report(
         skipped=plan.skipped + tuple(applied.refused),
         not_on_device=plan.not_on_device,
         run_id=run_id,
+        deleted=tuple(applied.deleted),
+        kept=plan.kept,
         not_written=tuple(n for n in planned if n not in done and n not in refused),
         error=error,
     )
@@ -95,12 +101,15 @@ def _skipped_lines(skipped: Iterable[Skipped]) -> Iterable[str]:
 
 def render_diff(report: SyncReport) -> str:
     """Return the diff text: ``+`` a created interface with its values, ``~`` one changed
-    field ``old → new``, ``!`` what was skipped and why, ``?`` what NetBox has and the device
-    did not report."""
+    field ``old → new``, ``-`` a deleted stale interface, ``!`` what was skipped and why,
+    ``=`` a stale interface kept and why, ``x`` what a failed write left unwritten, ``?`` what
+    NetBox has and the device did not report."""
     lines = [_create_line(c) for c in report.created]
     for update in report.updated:
         lines.extend(_update_lines(update))
+    lines.extend(f"- {d.name}  delete (not on the device)" for d in report.deleted)
     lines.extend(_skipped_lines(report.skipped))
+    lines.extend(f"= {k.name}  {k.reason}" for k in report.kept)
     if report.not_written:
         lines.append(f"x not written (failed): {', '.join(report.not_written)}")
     if report.not_on_device:
@@ -114,6 +123,7 @@ def summary_line(report: SyncReport) -> str:
     return (
         f"{report.device}: {verb} {len(report.created)}, "
         f"{'would update' if report.dry_run else 'updated'} {len(report.updated)}, "
+        f"{'would delete' if report.dry_run else 'deleted'} {len(report.deleted)}, "
         f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}, "
         f"not on device {len(report.not_on_device)}"
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import Result, Task
@@ -23,13 +23,14 @@ from nornir_nb_ifsync.exceptions import (
     GetterOutputError,
     IfSyncError,
 )
-from nornir_nb_ifsync.models import Plan, SyncReport
-from nornir_nb_ifsync.names import compile_patterns
+from nornir_nb_ifsync.models import NetBoxInterface, Plan, SyncReport
+from nornir_nb_ifsync.names import compile_patterns, skip_reason
 from nornir_nb_ifsync.netbox import NetBox, thread_client
 from nornir_nb_ifsync.normalize import Normalized, normalize
 from nornir_nb_ifsync.plan import build_plan, owned_fields
 from nornir_nb_ifsync.platforms import CONNECTION_NAME, check_driver
 from nornir_nb_ifsync.report import build_report, render_diff, summary_line
+from nornir_nb_ifsync.stale import StalePolicy, stale_policy
 
 __all__ = ["CONNECTION_NAME", "netbox_update_interfaces"]
 
@@ -46,6 +47,11 @@ def netbox_update_interfaces(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     fields: Sequence[str] | None = None,
+    stale: Literal["ignore", "tag", "disable", "delete"] = "ignore",
+    stale_tag: str = "stale",
+    protect: Sequence[str] = (),
+    unprotect: Sequence[str] = (),
+    max_delete: int | None = None,
     run_id: str | None = None,
 ) -> Result:
     """Make the host's interfaces in NetBox match what the device reports.
@@ -68,8 +74,20 @@ def netbox_update_interfaces(
         fields: NetBox fields the sync owns (``type``, ``enabled``, ``parent``, ``mtu``,
             ``speed``, ``mac_address``, ``description``); None owns all. ``type`` is only
             ever set on new interfaces; a new interface always gets a name and a type.
-        run_id: Identifier written in NetBox's change log message of every write. Default: a
-            new random one per call; pass one id to every host to find a whole run.
+        stale: What to do with NetBox interfaces the device no longer reports: ``ignore``
+            (only report them), ``tag`` (add ``stale_tag``; removed when the interface comes
+            back), ``disable`` or ``delete``. Nothing stale is acted on when the device
+            reports no interface.
+        stale_tag: Slug of the tag of ``stale="tag"`` (created when missing).
+        protect: Regular expressions (full match) of interface names never tagged, disabled
+            or deleted.
+        unprotect: Built-in protections to lift: ``connected`` (cable or marked
+            connected), ``ip_addresses``, ``mgmt_only``, ``primary_ip``, ``module``.
+        max_delete: With ``stale="delete"``, the most interfaces one device may lose; a
+            device whose plan deletes more deletes none and says so.
+        run_id: Identifier written in NetBox's change log message of every write (NetBox
+            4.4+). Default: a new random one per call; pass one id to every host to find a
+            whole run.
 
     Returns:
         A Result whose ``result`` is a :class:`~nornir_nb_ifsync.models.SyncReport`,
@@ -84,6 +102,9 @@ def netbox_update_interfaces(
         owned = owned_fields(fields)
         include_re = compile_patterns(include, "include")
         exclude_re = compile_patterns(exclude, "exclude")
+        policy = stale_policy(
+            stale, stale_tag, compile_patterns(protect, "protect"), unprotect, max_delete
+        )
     except ValueError as exc:
         raise ConfigurationError(str(exc), device=host) from exc
     check_driver(task.host)
@@ -103,6 +124,8 @@ def netbox_update_interfaces(
             device_id=device_id,
             normalized=normalized,
             owned=owned,
+            policy=policy,
+            in_scope=lambda name: skip_reason(name, include_re, exclude_re) is None,
             dry=dry,
             run_id=run_id,
         )[0]
@@ -128,6 +151,8 @@ def _reconcile(
     device_id: int | None,
     normalized: Normalized,
     owned: frozenset[str],
+    policy: StalePolicy,
+    in_scope: Callable[[str], bool],
     dry: bool,
     run_id: str,
 ) -> Result:
@@ -136,7 +161,10 @@ def _reconcile(
     client.version(host)
     device_id, device = client.find_device(host, device_id)
     netbox_interfaces = client.read_interfaces(device_id, device)
-    plan: Plan = build_plan(normalized, netbox_interfaces, owned)
+    primary_ip_ids: set[int] = set()
+    if _needs_primary_ips(policy, netbox_interfaces):
+        primary_ip_ids = client.primary_ip_interfaces(device_id, device)
+    plan: Plan = build_plan(normalized, netbox_interfaces, owned, policy, in_scope, primary_ip_ids)
     for skip in plan.skipped:
         log = logger.warning if skip.field or "not written" in skip.reason else logger.debug
         log("%s: %s skipped: %s", device, skip.name, skip.reason)
@@ -156,6 +184,16 @@ def _reconcile(
         )
     report = build_report(device, device_id, plan, applied, run_id)
     return Result(host=task.host, result=report, changed=report.changed)
+
+
+def _needs_primary_ips(policy: StalePolicy, netbox: Sequence[NetBoxInterface]) -> bool:
+    """The primary IP interfaces need reading only when the IP protection does not cover them."""
+    return (
+        policy.mode != "ignore"
+        and "primary_ip" in policy.protections
+        and "ip_addresses" not in policy.protections
+        and any(nb.ip_count for nb in netbox)
+    )
 
 
 def _read_device(task: Task) -> object:
