@@ -29,6 +29,7 @@ from nornir_nb_ifsync.models import (
 )
 from nornir_nb_ifsync.netbox import connect
 from nornir_nb_ifsync.platforms import netbox_napalm_platform
+from nornir_nb_ifsync.progress import SyncProgress
 from nornir_nb_ifsync.tasks import netbox_update_interfaces
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "NetBoxError",
     "NetBoxVersionError",
     "Skipped",
+    "SyncProgress",
     "SyncReport",
     "UnknownPlatformError",
     "connect",

@@ -200,7 +200,7 @@ class Plan:
         return bool(self.creates or self.updates or self.deletes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SyncReport:
     """What the sync did (or, in a dry run, would do) for one device.
 
@@ -222,6 +222,9 @@ class SyncReport:
         kept: Stale interfaces the stale mode left alone, with the reason.
         not_written: Interfaces the plan had that were not written because a write failed.
         error: Why the sync of this device failed, or "".
+        branch: The NetBox branch (netbox-branching plugin) read and written instead of main,
+            or "". A dry run names it even when the branch does not exist yet and main was
+            read instead; its diff then says so.
     """
 
     device: str
@@ -237,11 +240,24 @@ class SyncReport:
     kept: tuple[Skipped, ...] = ()
     not_written: tuple[str, ...] = ()
     error: str = ""
+    branch: str = ""
 
     @property
     def changed(self) -> bool:
         """True when anything was (or in a dry run would be) written."""
         return bool(self.created or self.updated or self.deleted)
+
+    def __repr__(self) -> str:
+        """One line of counts (``print_result`` shows it under the diff)."""
+        counts = ", ".join(
+            f"{name}={len(getattr(self, name))}"
+            for name in ("created", "updated", "deleted", "unchanged", "skipped", "kept")
+        )
+        state = f", error={self.error!r}" if self.error else ""
+        return (
+            f"SyncReport(device={self.device!r}, dry_run={self.dry_run}, {counts}, "
+            f"not_on_device={len(self.not_on_device)}{state})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-able data."""
@@ -269,4 +285,5 @@ class SyncReport:
             "kept": [{"name": k.name, "reason": k.reason} for k in self.kept],
             "not_written": list(self.not_written),
             "error": self.error,
+            "branch": self.branch,
         }

@@ -16,6 +16,7 @@ always wins.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 
 from nornir.core.inventory import ConnectionOptions, Host
@@ -92,23 +93,22 @@ def netbox_napalm_platform(host: Host, platforms: Mapping[str, str] | None = Non
     """Nornir transform function: give each host the NAPALM driver of its NetBox platform.
 
     Sets ``connection_options["napalm"].platform``; ``host.platform`` itself is left as
-    NetBox has it. A host whose platform is unknown is left alone: the sync task then fails it
-    with a message saying how to map it.
+    NetBox has it. A host whose platform is unknown gets no driver: the sync task then fails
+    it with a message saying how to map it. Each host also gets its own copy of the NAPALM
+    ``extras`` (from its groups or the defaults): nornir-napalm writes the host's port into
+    ``optional_args``, and a shared dict would hand one host's port to the next.
 
     Args:
         host: The Nornir host.
         platforms: More NetBox platform (name or slug) -> NAPALM driver pairs.
     """
-    if explicit_napalm_platform(host) is not None:
-        return
-    driver = napalm_driver(host.platform, platforms)
-    if driver is None:
-        return
+    params = host.get_connection_parameters(CONNECTION_NAME)
     options = host.connection_options.get(CONNECTION_NAME)
     if options is None:
-        host.connection_options[CONNECTION_NAME] = ConnectionOptions(platform=driver)
-    else:
-        options.platform = driver
+        options = host.connection_options[CONNECTION_NAME] = ConnectionOptions()
+    options.extras = copy.deepcopy(params.extras)
+    if explicit_napalm_platform(host) is None:
+        options.platform = napalm_driver(host.platform, platforms)
 
 
 def check_driver(host: Host) -> str:

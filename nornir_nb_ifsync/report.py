@@ -112,8 +112,10 @@ def render_diff(report: SyncReport) -> str:
     lines.extend(f"= {k.name}  {k.reason}" for k in report.kept)
     if report.not_written:
         lines.append(f"x not written (failed): {', '.join(report.not_written)}")
-    if report.not_on_device:
-        lines.append(f"? in NetBox, not on the device: {', '.join(report.not_on_device)}")
+    acted = {d.name for d in report.deleted} | {k.name for k in report.kept}
+    left = [name for name in report.not_on_device if name not in acted]
+    if left:
+        lines.append(f"? in NetBox, not on the device: {', '.join(left)}")
     return "\n".join(lines)
 
 

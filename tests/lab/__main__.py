@@ -3,6 +3,10 @@
 Subcommands:
     netbox: start the lab NetBox, print how to reach it, and keep it running until Ctrl-C or
         SIGTERM, then stop everything it started.
+    devices: start the demo's simulated devices (ios, eos, nxos_ssh, junos, iosxr_netconf),
+        print how to reach them with NAPALM, and keep them running until Ctrl-C or SIGTERM.
+
+The whole demo (NetBox, devices, seed and sync) is ``python -m examples.demo``.
 
 Each subcommand is one ``_add_<name>_command`` function registering its parser and handler, so
 more components can be added beside ``netbox``.
@@ -11,6 +15,7 @@ more components can be added beside ``netbox``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -18,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from .devices.fleet import Fleet
 from .netbox_server import DEFAULT_WORKERS, NetBoxLab
 
 Handler = Callable[[argparse.Namespace], int]
@@ -90,6 +96,65 @@ def _add_netbox_command(subparsers: argparse._SubParsersAction[argparse.Argument
     parser.set_defaults(handler=_run_netbox)
 
 
+def _describe_fleet(fleet: Fleet) -> str:
+    """Return the text that tells a person how to reach running simulated devices.
+
+    Args:
+        fleet: The running devices.
+
+    Returns:
+        Multi-line description.
+    """
+    first = next(iter(fleet))
+    lines = [
+        f"{'device':<14} {'NAPALM driver':<14} {'transport':<10} {'address':<22} optional_args"
+    ]
+    for device in fleet:
+        address = f"{device.ip}:{device.port}"
+        extras = json.dumps({**device.napalm_extras, "port": device.port})
+        lines.append(
+            f"{device.name:<14} {device.platform:<14} {device.transport:<10} {address:<22} {extras}"
+        )
+    lines += [
+        f"  login     {first.username} / {first.password}",
+        "  Ctrl-C stops them",
+    ]
+    return "\n".join(lines)
+
+
+def _run_devices(args: argparse.Namespace) -> int:
+    """Start the demo's simulated devices, print how to reach them and wait for a stop signal.
+
+    Args:
+        args: Parsed options.
+
+    Returns:
+        Exit status.
+    """
+    from examples.demo_lab import start_demo_fleet
+
+    with start_demo_fleet(first_ip=args.first_ip) as fleet:
+        print(_describe_fleet(fleet), flush=True)
+        _wait_for_stop()
+        print("stopping...", flush=True)
+    return 0
+
+
+def _add_devices_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the ``devices`` subcommand.
+
+    Args:
+        subparsers: The top-level subparsers.
+    """
+    parser = subparsers.add_parser("devices", help="run the demo's simulated devices until Ctrl-C")
+    parser.add_argument(
+        "--first-ip",
+        default="127.0.20.1",
+        help="loopback address of the first device; the others follow it (default 127.0.20.1)",
+    )
+    parser.set_defaults(handler=_run_devices)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the command line parser.
 
@@ -100,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_netbox_command(subparsers)
+    _add_devices_command(subparsers)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Runnable examples of nornir-nb-ifsync, and the demo (``python -m examples.demo``)."""
