@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install what the lab NetBox needs on a Debian machine (idempotent; run as root):
 #   - apt packages postgresql and redis-server (apt-get update only when one is missing)
-#   - the NetBox virtual environment: netbox==$NETBOX_VERSION on Python >= 3.12, in
+#   - the NetBox virtual environment: netbox==$NETBOX_VERSION on Python >= 3.12 and the
+#     branching plugin netboxlabs-netbox-branching==$BRANCHING_VERSION, in
 #     ${NB_IFSYNC_LAB_HOME:-$HOME/.cache/nb-ifsync-lab}/netbox-venv
 # The PostgreSQL role, the template database and the servers are set up by tests/lab itself.
 set -euo pipefail
 
 NETBOX_VERSION="${NETBOX_VERSION:-4.7.3}"
+BRANCHING_VERSION="${BRANCHING_VERSION:-1.2.2}"
 LAB_HOME="${NB_IFSYNC_LAB_HOME:-$HOME/.cache/nb-ifsync-lab}"
 VENV="$LAB_HOME/netbox-venv"
 
@@ -53,12 +55,13 @@ find_python() {
 venv_ready() {
     [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "
 import importlib.metadata as m, django, gunicorn, psycopg, redis
-raise SystemExit(m.version('netbox') != '$NETBOX_VERSION')" >/dev/null 2>&1
+raise SystemExit(m.version('netbox') != '$NETBOX_VERSION'
+                 or m.version('netboxlabs-netbox-branching') != '$BRANCHING_VERSION')" >/dev/null 2>&1
 }
 
 install_netbox_venv() {
     if venv_ready; then
-        log "netbox==$NETBOX_VERSION already in $VENV"
+        log "netbox==$NETBOX_VERSION and its branching plugin already in $VENV"
         return
     fi
     if [ ! -x "$VENV/bin/python" ]; then
@@ -68,8 +71,9 @@ install_netbox_venv() {
         mkdir -p "$LAB_HOME"
         "$python" -m venv "$VENV"
     fi
-    log "pip install netbox==$NETBOX_VERSION into $VENV"
-    "$VENV/bin/python" -m pip install -q "netbox==$NETBOX_VERSION"
+    log "pip install netbox==$NETBOX_VERSION netboxlabs-netbox-branching==$BRANCHING_VERSION into $VENV"
+    "$VENV/bin/python" -m pip install -q "netbox==$NETBOX_VERSION" \
+        "netboxlabs-netbox-branching==$BRANCHING_VERSION"
     venv_ready
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import reprlib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,18 +72,21 @@ def speed_kbps(mbps: float | int, kind: Kind) -> int | None:
         kind: The interface's kind; only physical ports and LAGs have a speed.
 
     Returns:
-        kbit/s, or None when the speed is unknown (<= 0, not finite) or not a port speed
-        (a virtual interface's number is configured bandwidth).
+        kbit/s, or None when the speed is unknown (<= 0, below 1 kbit/s, not finite) or not
+        a port speed (a virtual interface's number is configured bandwidth).
 
     Raises:
         UnusableValueError: The speed is implausible for the kind of interface.
     """
-    if kind is Kind.VIRTUAL or not math.isfinite(mbps) or mbps <= 0:
+    if kind is Kind.VIRTUAL or not _finite(mbps) or mbps <= 0:
         return None
     limit = LAG_SPEED_MAX if kind is Kind.LAG else PHYSICAL_SPEED_MAX
     if mbps > limit / 1000:
-        raise UnusableValueError(f"speed {mbps:g} Mbit/s is implausible for a {kind} interface")
-    return round(mbps * 1000)
+        raise UnusableValueError(
+            f"speed {_number(mbps)} Mbit/s is implausible for a {kind} interface"
+        )
+    kbps = round(mbps * 1000)
+    return kbps if kbps >= 1 else None
 
 
 def mtu_bytes(value: float | int) -> int | None:
@@ -91,11 +95,23 @@ def mtu_bytes(value: float | int) -> int | None:
     Raises:
         UnusableValueError: The MTU is above NetBox's 65536, or not a whole number.
     """
-    if not math.isfinite(value) or value <= 0:
+    if not _finite(value) or value <= 0:
         return None
     if value != int(value) or value > MTU_MAX:
-        raise UnusableValueError(f"MTU {value:g} is outside {MTU_MIN}..{MTU_MAX}")
+        raise UnusableValueError(f"MTU {_number(value)} is outside {MTU_MIN}..{MTU_MAX}")
     return int(value)
+
+
+def _finite(value: float | int) -> bool:
+    """True for a finite number; an int is finite however large (no float conversion)."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _number(value: float | int) -> str:
+    """Show a number in a message; an int too large for a float is shown by its size."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"{'-' if value < 0 else ''}<{value.bit_length()}-bit integer>"
+    return f"{value:g}"
 
 
 def mac_address(value: str) -> str | None:
@@ -113,7 +129,7 @@ def mac_address(value: str) -> str | None:
     try:
         eui = netaddr.EUI(text, version=48)
     except (netaddr.AddrFormatError, TypeError, ValueError) as exc:
-        raise UnusableValueError(f"MAC address {value!r} cannot be parsed") from exc
+        raise UnusableValueError(f"MAC address {reprlib.repr(value)} cannot be parsed") from exc
     if int(eui) == 0:
         return None
     eui.dialect = netaddr.mac_unix_expanded
@@ -162,7 +178,7 @@ def check_shape(device: str, name: object, data: object) -> Mapping[str, Any]:
         wrong_bool = isinstance(value, bool) and bool not in types
         if wrong_bool or not isinstance(value, types):
             raise GetterOutputError(
-                f"expected {' or '.join(t.__name__ for t in types)}, got {value!r}",
+                f"expected {' or '.join(t.__name__ for t in types)}, got {reprlib.repr(value)}",
                 device=device,
                 interface=name,
                 field=field,
@@ -231,29 +247,32 @@ def normalize(
         )
     interfaces: list[DeviceInterface] = []
     skipped: list[Skipped] = []
+    dropped: set[str] = set()
     for name, data in reply.items():
         reason = name_problem(name) if isinstance(name, str) else None
         reason = reason or (skip_reason(name, include, exclude) if isinstance(name, str) else None)
         if reason is not None:
             skipped.append(Skipped(str(name), reason))
+            dropped.add(str(name))
             continue
         try:
             checked = check_shape(device, name, data)
         except GetterOutputError as exc:
             logger.warning("%s", exc)
             skipped.append(Skipped(str(name), f"not written: {exc}", exc.field or None))
+            dropped.add(str(name))
             continue
         interface, bad_values = normalize_interface(name, checked)
         interfaces.append(interface)
         skipped.extend(bad_values)
-    return Normalized(*_drop_orphans(interfaces, skipped))
+    return Normalized(*_drop_orphans(interfaces, skipped, dropped))
 
 
 def _drop_orphans(
-    interfaces: list[DeviceInterface], skipped: list[Skipped]
+    interfaces: list[DeviceInterface], skipped: list[Skipped], dropped: set[str]
 ) -> tuple[tuple[DeviceInterface, ...], tuple[Skipped, ...]]:
-    """Skip the children of interfaces that were themselves skipped as a whole."""
-    gone = {s.name for s in skipped if s.field is None}
+    """Skip the children of interfaces that were themselves skipped as a whole (``dropped``)."""
+    gone = set(dropped)
     kept: list[DeviceInterface] = []
     for interface in interfaces:
         if interface.parent is not None and interface.parent in gone:

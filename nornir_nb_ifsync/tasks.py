@@ -10,6 +10,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from nornir.core.exceptions import NornirSubTaskError
@@ -17,6 +18,7 @@ from nornir.core.task import Result, Task
 from nornir_napalm.plugins.tasks import napalm_get
 
 from nornir_nb_ifsync.apply import Applied, apply_plan
+from nornir_nb_ifsync.branch import BranchTarget, check_branch_name, open_branch
 from nornir_nb_ifsync.exceptions import (
     ConfigurationError,
     DeviceNotFoundError,
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 _NETBOX_INVENTORY = "NetBoxInventory2"
 
+#: NetBox keeps change log messages of up to 200 characters; a run id stays well inside.
+RUN_ID_MAX_LENGTH = 64
+
 
 def netbox_update_interfaces(
     task: Task,
@@ -53,6 +58,7 @@ def netbox_update_interfaces(
     unprotect: Sequence[str] = (),
     max_delete: int | None = None,
     run_id: str | None = None,
+    branch: str | None = None,
 ) -> Result:
     """Make the host's interfaces in NetBox match what the device reports.
 
@@ -88,6 +94,11 @@ def netbox_update_interfaces(
         run_id: Identifier written in NetBox's change log message of every write (NetBox
             4.4+). Default: a new random one per call; pass one id to every host to find a
             whole run.
+        branch: Name of a NetBox branch (netbox-branching plugin) to read and write instead
+            of main, for review before it is merged: created when missing, used once ready.
+            After writing, main's change log is checked to hold none of the run's changes. A
+            dry run creates no branch: when it does not exist, the diff is against main and
+            its first line says so.
 
     Returns:
         A Result whose ``result`` is a :class:`~nornir_nb_ifsync.models.SyncReport`,
@@ -99,6 +110,10 @@ def netbox_update_interfaces(
     host = task.host.name
     run_id = run_id or uuid.uuid4().hex[:12]
     try:
+        if branch is not None:
+            check_branch_name(branch)
+        if len(run_id) > RUN_ID_MAX_LENGTH or not run_id.isprintable():
+            raise ValueError(f"run_id: {run_id!r} is not printable text of at most 64 characters")
         owned = owned_fields(fields)
         include_re = compile_patterns(include, "include")
         exclude_re = compile_patterns(exclude, "exclude")
@@ -109,7 +124,9 @@ def netbox_update_interfaces(
         raise ConfigurationError(str(exc), device=host) from exc
     check_driver(task.host)
     device_id = _device_id(task)
-    client = NetBox(netbox or _api_from_config(task), f"nornir-nb-ifsync run {run_id}")
+    api = netbox or _api_from_config(task)
+    target = open_branch(api, branch, dry_run=dry, device=host) if branch is not None else None
+    client = NetBox(target.sync_api if target is not None else api, _changelog_message(run_id))
 
     reply = _read_device(task)
     normalized = normalize(host, reply, include_re, exclude_re)
@@ -128,18 +145,25 @@ def netbox_update_interfaces(
             in_scope=lambda name: skip_reason(name, include_re, exclude_re) is None,
             dry=dry,
             run_id=run_id,
+            target=target,
         )[0]
     except NornirSubTaskError as exc:
         reconciled = exc.result[0]
         if not isinstance(reconciled.result, SyncReport):
+            if isinstance(reconciled.exception, IfSyncError):
+                raise reconciled.exception from None
             raise
     report: SyncReport = reconciled.result
+    diff = render_diff(report)
+    if target is not None:
+        report = replace(report, branch=target.name)
+        diff = f"{target.diff_header}\n{diff}" if diff else diff
     logger.info("%s", summary_line(report))
     return Result(
         host=task.host,
         result=report,
         changed=report.changed,
-        diff=render_diff(report),
+        diff=diff,
         failed=bool(report.error),
         exception=reconciled.exception,
     )
@@ -155,8 +179,12 @@ def _reconcile(
     in_scope: Callable[[str], bool],
     dry: bool,
     run_id: str,
+    target: BranchTarget | None = None,
 ) -> Result:
-    """Read NetBox, plan, and apply (unless ``dry``); the Result holds the report."""
+    """Read NetBox, plan, and apply (unless ``dry``); the Result holds the report.
+
+    With a branch ``target``, main's change log is checked after the writes.
+    """
     host = task.host.name
     client.version(host)
     device_id, device = client.find_device(host, device_id)
@@ -176,6 +204,8 @@ def _reconcile(
     existing = {nb.name: nb.id for nb in netbox_interfaces}
     try:
         apply_plan(plan, client, device_id, device, existing, applied)
+        if target is not None:
+            target.check_not_in_main(device_id, _changelog_message(run_id), device)
     except IfSyncError as exc:
         logger.error("%s", exc)
         report = build_report(device, device_id, plan, applied, run_id, error=str(exc))
@@ -184,6 +214,11 @@ def _reconcile(
         )
     report = build_report(device, device_id, plan, applied, run_id)
     return Result(host=task.host, result=report, changed=report.changed)
+
+
+def _changelog_message(run_id: str) -> str:
+    """The change log message of every write of the run ``run_id``."""
+    return f"nornir-nb-ifsync run {run_id}"
 
 
 def _needs_primary_ips(policy: StalePolicy, netbox: Sequence[NetBoxInterface]) -> bool:

@@ -111,6 +111,14 @@ def test_base_seed_is_in_the_template(nb: Any) -> None:
 
 
 @pytest.mark.lab
+def test_admin_password_provisions_a_token(netbox_lab: NetBoxLab) -> None:
+    api = pynetbox.api(netbox_lab.url)
+    api.create_token(netbox_lab.admin_user, netbox_lab.admin_password)
+    assert api.token.startswith("nbt_")
+    assert api.dcim.sites.get(slug=seed.SITE_SLUG) is not None
+
+
+@pytest.mark.lab
 def test_custom_validator_refuses_hash_in_description(nb: Any) -> None:
     device_id = seed.create_device(nb, _unique("validator"), "arista-eos", None)
     try:

@@ -5,9 +5,16 @@ own virtual environment under the lab home (``$NB_IFSYNC_LAB_HOME``, default
 ``~/.cache/nb-ifsync-lab``) because it needs Python >= 3.12. It runs under gunicorn on
 127.0.0.1, with a private redis-server and a database of the system PostgreSQL cluster.
 
+The NetBox branching plugin (PyPI ``netboxlabs-netbox-branching``, pinned to
+:data:`BRANCHING_VERSION`) is installed beside NetBox and enabled in every lab start, and a
+``netbox rqworker`` runs with gunicorn: branches are provisioned by that background worker,
+which serves the plugin's queue only (:data:`BRANCHING_QUEUE`).
+
 The first start migrates a database, adds the admin user, its two API tokens and the base seed
 (:data:`tests.lab.seed.BASE_SEED`), and keeps it as a template. Every start clones that template
-into a fresh database, so each test session begins from the same known NetBox.
+into a fresh database, so each test session begins from the same known NetBox. The template's
+name hashes the plugins too; when a template of the same seed without the plugins exists (from
+an earlier lab), the new one is built as its copy plus the plugins' migrations, in seconds.
 
 Layout of the lab home::
 
@@ -56,6 +63,17 @@ from .seed import BASE_SEED
 logger = logging.getLogger(__name__)
 
 NETBOX_VERSION = "4.7.3"
+BRANCHING_VERSION = "1.2.2"
+"""``netboxlabs-netbox-branching``: 1.2.x supports NetBox 4.7.0 to 4.7.99."""
+PLUGINS = ["netbox_branching"]
+BRANCHING_PLUGIN_CONFIG = {"provision_workers": 2}
+"""Branch provisioning copies tables with this many database connections: the machine has two
+cores."""
+BRANCHING_QUEUE = "branching"
+"""The RQ queue of the branching plugin's jobs (provision, sync, merge), the only one the lab's
+worker serves. NetBox indexes its search cache in the request when no worker serves the
+``default`` queue, and in a background job when one does: serving only this queue keeps every
+other request exactly as it was without a worker."""
 HOME_ENV = "NB_IFSYNC_LAB_HOME"
 DEFAULT_HOME = Path.home() / ".cache" / "nb-ifsync-lab"
 
@@ -83,6 +101,12 @@ ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)s'
 DEFAULT_WORKERS = 3
 READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 10.0
+WORKER_TIMEOUT = 600.0
+"""gunicorn's per-request limit: generous, as a bulk write of hundreds of interfaces with MAC
+addresses can take minutes on a busy 2-core machine."""
+RQWORKER_STOP_GRACE = 0.5
+"""Seconds the RQ worker gets to exit on SIGTERM before it is killed: its warm shutdown hangs
+for seconds unsubscribing from redis, and a job it is running belongs to the dropped database."""
 GUNICORN_STOP_GRACE = 1.0
 """Seconds gunicorn gets to exit on SIGTERM before it is killed: its workers take several
 seconds to tear down a preloaded NetBox, and the lab has nothing to save."""
@@ -90,6 +114,7 @@ seconds to tear down a preloaded NetBox, and the lab has nothing to save."""
 _DB_NAME = re.compile(r"^[a-z0-9_]+$")
 _PR_SET_PDEATHSIG = 1
 
+# Run by the NetBox venv's Python with NETBOX_ROOT set; reads its JSON document from stdin.
 _BOOTSTRAP_SCRIPT = """
 import json
 import sys
@@ -260,8 +285,10 @@ def netbox_venv_ready(paths: LabPaths) -> bool:
     if not paths.python.exists():
         return False
     check = (
-        "import importlib.metadata as m, django, gunicorn, psycopg, redis; "
-        f"raise SystemExit(m.version('netbox') != {NETBOX_VERSION!r})"
+        "import importlib.metadata as m, importlib.util as u; "
+        "assert all(u.find_spec(n) for n in ('django', 'gunicorn', 'psycopg', 'redis')); "
+        f"raise SystemExit(m.version('netbox') != {NETBOX_VERSION!r} "
+        f"or m.version('netboxlabs-netbox-branching') != {BRANCHING_VERSION!r})"
     )
     result = subprocess.run(
         [str(paths.python), "-c", check], check=False, capture_output=True, timeout=120
@@ -270,7 +297,7 @@ def netbox_venv_ready(paths: LabPaths) -> bool:
 
 
 def ensure_netbox_venv(paths: LabPaths) -> bool:
-    """Create the NetBox venv and install the pinned NetBox into it, unless already done.
+    """Create the NetBox venv and install the pinned NetBox and plugin, unless already done.
 
     Args:
         paths: The lab paths.
@@ -286,9 +313,8 @@ def ensure_netbox_venv(paths: LabPaths) -> bool:
         logger.info("creating the NetBox venv %s with %s", paths.venv, base)
         subprocess.run([str(base), "-m", "venv", str(paths.venv)], check=True)
     logger.info("installing netbox==%s into %s (takes minutes)", NETBOX_VERSION, paths.venv)
-    subprocess.run(
-        [str(paths.python), "-m", "pip", "install", "-q", f"netbox=={NETBOX_VERSION}"], check=True
-    )
+    packages = [f"netbox=={NETBOX_VERSION}", f"netboxlabs-netbox-branching=={BRANCHING_VERSION}"]
+    subprocess.run([str(paths.python), "-m", "pip", "install", "-q", *packages], check=True)
     logger.info("NetBox venv ready in %.1fs", time.monotonic() - started)
     return True
 
@@ -797,14 +823,18 @@ def start_redis(run_dir: Path, env: dict[str, str]) -> tuple[ManagedProcess, int
 # --------------------------------------------------------------------------- configuration
 
 
-def template_digest() -> str:
+def template_digest(*, plugins: bool = True) -> str:
     """Hash everything that ends up in the template database.
 
+    Args:
+        plugins: Include the plugins (their names and the branching plugin's version); False
+            gives the digest of the same template without plugins.
+
     Returns:
-        A hex digest over the NetBox version, admin credentials, tokens, peppers, base seed
-        and the bootstrap script.
+        A hex digest over the NetBox version, admin credentials, tokens, peppers, base seed,
+        the bootstrap script and the plugins.
     """
-    material = {
+    material: dict[str, Any] = {
         "netbox": NETBOX_VERSION,
         "admin": [ADMIN_USER, ADMIN_PASSWORD, ADMIN_EMAIL],
         "tokens": [TOKEN_V1, TOKEN_V2],
@@ -812,16 +842,23 @@ def template_digest() -> str:
         "seed": BASE_SEED.as_document(),
         "bootstrap": _BOOTSTRAP_SCRIPT,
     }
+    if plugins:
+        material["plugins"] = {"names": PLUGINS, "netbox_branching": BRANCHING_VERSION}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def template_name() -> str:
-    """Name of the template database for this NetBox version and seed.
+def template_name(*, plugins: bool = True) -> str:
+    """Name of the template database for this NetBox version, seed and plugins.
+
+    Args:
+        plugins: False names the template of the same seed without plugins, which a new
+            template is copied from when it exists.
 
     Returns:
         E.g. ``nbifsync_tpl_4_7_3_0123456789ab``.
     """
-    return f"{TEMPLATE_PREFIX}{NETBOX_VERSION.replace('.', '_')}_{template_digest()[:12]}"
+    digest = template_digest(plugins=plugins)[:12]
+    return f"{TEMPLATE_PREFIX}{NETBOX_VERSION.replace('.', '_')}_{digest}"
 
 
 def render_configuration(*, database: str, pg_port: int, redis_port: int) -> str:
@@ -849,6 +886,10 @@ def render_configuration(*, database: str, pg_port: int, redis_port: int) -> str
                 "CONN_MAX_AGE": 300,
             }
         },
+        "DATABASE_ROUTERS": ["netbox_branching.database.BranchAwareRouter"],
+        "PLUGINS": PLUGINS,
+        "PLUGINS_CONFIG": {"netbox_branching": BRANCHING_PLUGIN_CONFIG},
+        "QUEUE_MAPPINGS": {"branch": BRANCHING_QUEUE},
         "REDIS": {"tasks": {**redis, "DATABASE": 0}, "caching": {**redis, "DATABASE": 1}},
         "SECRET_KEY": SECRET_KEY,
         "API_TOKEN_PEPPERS": API_TOKEN_PEPPERS,
@@ -860,7 +901,20 @@ def render_configuration(*, database: str, pg_port: int, redis_port: int) -> str
     }
     lines = ['"""NetBox configuration of one nb-ifsync lab run."""', ""]
     lines += [f"{key} = {value!r}" for key, value in values.items()]
+    lines += ["", _BRANCHING_DATABASES]
     return "\n".join(lines) + "\n"
+
+
+# The branching plugin needs DATABASES as its DynamicSchemaDict (one connection alias per branch
+# schema). NetBox's venv always has the plugin; elsewhere (e.g. a test reading the rendered
+# file) the plain dict stays.
+_BRANCHING_DATABASES = """\
+try:
+    from netbox_branching.utilities import DynamicSchemaDict
+except ImportError:
+    pass
+else:
+    DATABASES = DynamicSchemaDict(DATABASES)"""
 
 
 def write_instance(root: Path, configuration: str) -> None:
@@ -1079,6 +1133,7 @@ class NetBoxLab:
         self._state: RunState | None = None
         self._redis: ManagedProcess | None = None
         self._gunicorn: ManagedProcess | None = None
+        self._rqworker: ManagedProcess | None = None
         self._builder: ManagedProcess | None = None
         self._stopped = False
 
@@ -1091,7 +1146,7 @@ class NetBoxLab:
         workers: int = DEFAULT_WORKERS,
         paths: LabPaths | None = None,
         rebuild_template: bool = False,
-    ) -> NetBoxLab:
+    ) -> Self:
         """Start a lab NetBox and wait until its API answers.
 
         Args:
@@ -1122,6 +1177,19 @@ class NetBoxLab:
         return self.run_dir / "gunicorn.log"
 
     @property
+    def rqworker_log(self) -> Path:
+        """The RQ worker's output: the background jobs it ran (branch provisioning)."""
+        return self.run_dir / "rqworker.log"
+
+    def rqworker_running(self) -> bool:
+        """Tell whether the RQ worker, which provisions branches, is running.
+
+        Returns:
+            True while it runs.
+        """
+        return self._rqworker is not None and self._rqworker.running()
+
+    @property
     def cloned_from_template(self) -> bool:
         """True when this start found the template already built and only cloned it."""
         return self._cloned and not self.template_built
@@ -1141,19 +1209,21 @@ class NetBoxLab:
         """Return the servers' memory use (proportional set size, bytes).
 
         Returns:
-            ``{"gunicorn": ..., "redis": ..., "total": ...}``; gunicorn counts master and workers.
+            ``{"gunicorn": ..., "rqworker": ..., "redis": ..., "total": ...}``; gunicorn counts
+            master and workers, rqworker the worker and the job it may be running.
         """
-        usage = {"gunicorn": 0, "redis": 0}
-        if self._gunicorn is not None and self._gunicorn.running():
-            pids = [self._gunicorn.pid, *_children(self._gunicorn.pid)]
-            usage["gunicorn"] = sum(_pss_bytes(pid) for pid in pids)
+        usage = {"gunicorn": 0, "rqworker": 0, "redis": 0}
+        for name, proc in (("gunicorn", self._gunicorn), ("rqworker", self._rqworker)):
+            if proc is not None and proc.running():
+                pids = [proc.pid, *_children(proc.pid)]
+                usage[name] = sum(_pss_bytes(pid) for pid in pids)
         if self._redis is not None and self._redis.running():
             usage["redis"] = _pss_bytes(self._redis.pid)
-        usage["total"] = usage["gunicorn"] + usage["redis"]
+        usage["total"] = usage["gunicorn"] + usage["rqworker"] + usage["redis"]
         return usage
 
     def stop(self) -> None:
-        """Stop gunicorn and redis and drop the cloned database (idempotent).
+        """Stop gunicorn, the RQ worker and redis and drop the cloned database (idempotent).
 
         The run directory with its logs stays until a later start cleans it up. A template
         build interrupted by the stop is left for the next start to resume.
@@ -1165,6 +1235,8 @@ class NetBoxLab:
         started = time.monotonic()
         if self._gunicorn is not None:
             self._gunicorn.stop(GUNICORN_STOP_GRACE)
+        if self._rqworker is not None:
+            self._rqworker.stop(RQWORKER_STOP_GRACE)
         for proc in (self._builder, self._redis):
             if proc is not None:
                 proc.stop()
@@ -1221,7 +1293,7 @@ class NetBoxLab:
             self.template_built = self._timed("template", self._ensure_template)
             self._timed("clone", self._clone_template)
             redis_command(self.redis_port, "FLUSHALL")
-            self._timed("gunicorn", self._start_gunicorn)
+            self._timed("servers", self._start_servers)
         except BaseException:
             self.stop()
             raise
@@ -1306,6 +1378,10 @@ class NetBoxLab:
     def _build_template(self, build: str, *, resume: bool) -> None:
         """Migrate ``build``, bootstrap admin, tokens and seed, then rename it to the template.
 
+        When the template of the same seed without plugins exists (and no rebuild was asked
+        for), ``build`` starts as its copy: migrating then only applies the plugins'
+        migrations, and the bootstrap is already done.
+
         Args:
             build: Name of the build database.
             resume: The database exists from an interrupted build; continue migrating it.
@@ -1315,8 +1391,12 @@ class NetBoxLab:
             database=build, pg_port=self.pg.port, redis_port=self.redis_port
         )
         write_instance(root, config)
+        base = template_name(plugins=False)
         if resume:
             logger.info("resuming the half-built template database %s", build)
+        elif not self.rebuild_template and self.pg.exists(base):
+            logger.info("building template database %s from %s plus the plugins", build, base)
+            self.pg.create(build, template=base)
         else:
             logger.info("building template database %s (first start: minutes)", build)
             self.pg.create(build)
@@ -1411,7 +1491,7 @@ class NetBoxLab:
             "--workers", str(self.workers),
             "--preload",
             "--no-control-socket",
-            "--timeout", "120",
+            "--timeout", str(int(WORKER_TIMEOUT)),
             "--graceful-timeout", "5",
             "--access-logfile", str(self.access_log),
             "--access-logformat", ACCESS_LOG_FORMAT,
@@ -1420,11 +1500,15 @@ class NetBoxLab:
             "netbox.wsgi:application",
         ]  # fmt: skip
 
-    def _start_gunicorn(self) -> None:
-        """Write the run's configuration, start gunicorn and wait for the API.
+    def _start_servers(self) -> None:
+        """Write the run's configuration, start gunicorn and the RQ worker, wait for the API.
+
+        The worker serves :data:`BRANCHING_QUEUE` only. It loads NetBox on the second core while
+        gunicorn preloads it; nothing waits for it, as a job queued before it is up waits in
+        redis.
 
         Raises:
-            LabError: The server did not come up.
+            LabError: The server did not come up, or the worker exited.
         """
         config = render_configuration(
             database=self.database, pg_port=self.pg.port, redis_port=self.redis_port
@@ -1439,7 +1523,17 @@ class NetBoxLab:
             log_file=self.run_dir / "gunicorn.out",
         )
         self._record_pid(self._gunicorn.pid)
+        self._rqworker = ManagedProcess(
+            "rqworker",
+            [str(self.paths.bin("netbox")), "rqworker", BRANCHING_QUEUE],
+            cwd=self.run_dir,
+            env=netbox_env(self.run_dir),
+            log_file=self.rqworker_log,
+        )
+        self._record_pid(self._rqworker.pid)
         self._wait_ready(self._gunicorn)
+        if not self._rqworker.running():
+            raise LabError(f"netbox rqworker exited:\n{self._rqworker.log_tail(30)}")
 
     def _wait_ready(self, proc: ManagedProcess) -> None:
         """Poll ``/api/status/`` until it answers 200.
