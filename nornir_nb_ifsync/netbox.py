@@ -22,9 +22,11 @@ Writes whose outcome is unknown
     dropped, 429/502/503/504) is not sent again blindly: the client pauses, reads NetBox back
     and sends again only what is still missing (creates: by name on the device; updates: the
     interfaces whose fields do not yet have the new values; deletes: the ids still present).
-    NetBox applies a bulk request all or nothing, so an interface is never created twice and
-    a failed call has written nothing. One bulk write sends at most :data:`WRITE_ROUNDS`
-    requests, refusals and unknown outcomes together.
+    A later failure of the same write (a resend refused as a duplicate because the first
+    request landed late) is settled the same way before it counts. NetBox applies a bulk
+    request all or nothing and holds interface names unique per device, so an interface is
+    never created twice, and a write that raises has written nothing. One bulk write sends
+    at most :data:`WRITE_ROUNDS` requests, refusals and unknown outcomes together.
 
 Worst case of one host's NetBox phase
     With ``c, r = timeout``, ``N = retries``, ``A = RETRY_AFTER_MAX`` (>= ``BACKOFF_MAX``) and
@@ -34,18 +36,20 @@ Worst case of one host's NetBox phase
 
     and one host at most::
 
-        (2 + p) * T  +  B * R * ((1 + s) * T + A)
+        (3 + p) * T  +  B * (R * ((1 + s) * T + A) + s * T)
 
     where ``p`` is the number of pages of the device's interfaces (1 up to
     :data:`PAGE_SIZE`), ``B`` the number of bulk writes (one create per level of parents,
     usually 2; one update; one delete per level with ``stale="delete"``) and ``s`` the
     requests of one read-back (1 up to :data:`PAGE_SIZE` creates, ``ceil(k / ID_CHUNK)`` for
-    ``k`` updates or deletes). The stale options add a tag lookup and create and the primary
-    IP lookup: ``4 * T`` more. :func:`worst_case_seconds` computes it. With the defaults
-    (``T`` = 445 s) a host with 200 interfaces and subinterfaces (``p = s = 1``, ``B = 3``)
-    is bounded by 3.4 hours: NetBox would have to stall every request past its read timeout.
-    When NetBox refuses connections a host fails after the backoff, about 7 seconds. The read
-    timeout is requests', per socket read: a server that trickles bytes is not bounded by it.
+    ``k`` updates or deletes). Each write round is one request, a pause and a read-back; a
+    last read-back checks refusals that followed an unknown outcome. The stale options add a
+    tag lookup and create and the primary IP lookup: ``4 * T`` more.
+    :func:`worst_case_seconds` computes it. With the defaults (``T`` = 445 s) a host with up
+    to 200 interfaces and subinterfaces (``p = s = 1``, ``B = 3``) is bounded by 3.9 hours:
+    NetBox would have to stall every request past its read timeout. When NetBox refuses
+    connections a host fails after the backoff, about 7 seconds. The read timeout is
+    requests', per socket read: a server that trickles bytes is not bounded by it.
 
 Threads
     A ``requests.Session`` is not documented as thread-safe. :func:`thread_client` gives
@@ -200,9 +204,9 @@ def worst_case_seconds(
         stale: A stale option other than ``ignore`` (tag and primary IP lookups).
     """
     one = request_worst_case(timeout, retries)
-    reads = (2 + pages + (4 if stale else 0)) * one
-    writes = bulk_writes * WRITE_ROUNDS * ((1 + readback_requests) * one + RETRY_AFTER_MAX)
-    return reads + writes
+    reads = (3 + pages + (4 if stale else 0)) * one
+    rounds = WRITE_ROUNDS * ((1 + readback_requests) * one + RETRY_AFTER_MAX)
+    return reads + bulk_writes * (rounds + readback_requests * one)
 
 
 def make_session(

@@ -12,13 +12,26 @@ import pytest
 import yaml
 
 from nornir_nb_ifsync import SyncReport, connect, netbox_update_interfaces
-from tests.lab.inventory import counting, make_nornir, mock_host, shared_dir, write_mock_replies
+from tests.lab.inventory import (
+    counting,
+    make_nornir,
+    mock_host,
+    require_shared,
+    shared_files,
+    write_mock_replies,
+)
 from tests.lab.netbox_server import NetBoxLab
 from tests.lab.seed import create_device, create_interfaces
 
 pytestmark = pytest.mark.lab
 
-CASES = sorted((shared_dir() / "cases").glob("*.yaml"))
+CASES = shared_files("cases", "*.yaml")
+
+
+def test_cases_are_present() -> None:
+    require_shared(CASES)
+
+    assert len(CASES) >= 8
 
 
 def _netbox_state(api: Any, device_id: int) -> dict[str, dict[str, Any]]:

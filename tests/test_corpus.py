@@ -12,13 +12,25 @@ import pytest
 from nornir_nb_ifsync import connect, netbox_update_interfaces
 from nornir_nb_ifsync.models import Kind
 from nornir_nb_ifsync.names import interface_kind, parent_name, skip_reason
-from tests.lab.inventory import make_nornir, mock_host, shared_dir, write_mock_replies
+from tests.lab.inventory import (
+    make_nornir,
+    mock_host,
+    require_shared,
+    shared_files,
+    write_mock_replies,
+)
 from tests.lab.netbox_server import NetBoxLab
 from tests.lab.seed import create_device
 
 pytestmark = pytest.mark.lab
 
-CORPUS = sorted((shared_dir() / "corpus" / "napalm-get-interfaces").glob("*.json"))
+CORPUS = shared_files("corpus/napalm-get-interfaces", "*.json")
+
+
+def test_corpus_is_present() -> None:
+    require_shared(CORPUS)
+
+    assert len(CORPUS) >= 21
 
 
 def _read_back(api: Any, device_id: int) -> list[Any]:

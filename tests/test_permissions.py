@@ -72,11 +72,14 @@ def _without(base: Permissions, object_type: str, action: str) -> dict[str, list
 
 
 @pytest.fixture
-def token_with(netbox_lab: NetBoxLab) -> Callable[[Permissions], str]:
-    """Make a user with exactly these ObjectPermissions and return its v2 token."""
+def token_with(netbox_lab: NetBoxLab) -> Callable[..., str]:
+    """Make a user with exactly these ObjectPermissions and return its v2 token.
+
+    ``constraints`` maps an object type to the constraints of its permission.
+    """
     admin = connect(netbox_lab.url, netbox_lab.token_v1)
 
-    def make(permissions: Permissions) -> str:
+    def make(permissions: Permissions, constraints: Mapping[str, Any] | None = None) -> str:
         name = f"least-{uuid.uuid4().hex[:8]}"
         user = admin.users.users.create(username=name, password=f"Pw-{uuid.uuid4().hex}")
         for object_type, actions in permissions.items():
@@ -84,6 +87,7 @@ def token_with(netbox_lab: NetBoxLab) -> Callable[[Permissions], str]:
                 name=f"{name} {object_type}",
                 object_types=[object_type],
                 actions=list(actions),
+                constraints=(constraints or {}).get(object_type),
                 users=[user.id],
             )
         token = admin.users.tokens.create(user=user.id)
@@ -140,7 +144,7 @@ def _synced_state() -> dict[str, tuple[str, str | None, list[str]]]:
 
 
 def test_minimal_permissions_sync_a_device_completely(
-    netbox_lab: NetBoxLab, tmp_path: Path, token_with: Callable[[Permissions], str]
+    netbox_lab: NetBoxLab, tmp_path: Path, token_with: Callable[..., str]
 ) -> None:
     device = Device(netbox_lab, tmp_path)
 
@@ -167,7 +171,7 @@ def test_minimal_permissions_sync_a_device_completely(
 def test_minimal_permission_missing_fails_the_host_and_says_why(
     netbox_lab: NetBoxLab,
     tmp_path: Path,
-    token_with: Callable[[Permissions], str],
+    token_with: Callable[..., str],
     object_type: str,
     action: str,
     message: str,
@@ -203,7 +207,7 @@ def test_minimal_permission_missing_fails_the_host_and_says_why(
 def test_stale_options_need_their_extra_permissions(
     netbox_lab: NetBoxLab,
     tmp_path: Path,
-    token_with: Callable[[Permissions], str],
+    token_with: Callable[..., str],
     options: dict[str, Any],
     extra: dict[str, list[str]],
     check: str,
@@ -228,8 +232,23 @@ def test_stale_options_need_their_extra_permissions(
     assert "HTTP 403" in str(refused.exception)
 
 
+def test_hidden_primary_ip_fails_the_host_instead_of_lifting_the_protection(
+    netbox_lab: NetBoxLab, tmp_path: Path, token_with: Callable[..., str]
+) -> None:
+    device = Device(netbox_lab, tmp_path, primary_ip=True)
+    permissions = _with(MINIMAL, dcim__interface=["delete"], ipam__ipaddress=["view"])
+    token = token_with(permissions, {"ipam.ipaddress": {"id": -1}})
+    before = device.state()
+
+    host, _ = device.sync(netbox_lab, token, stale="delete", unprotect=["ip_addresses"])
+
+    assert host.failed is True
+    assert "not visible to the token (ipam.ipaddress view permission)" in str(host.exception)
+    assert set(device.state()) == set(before)
+
+
 def test_view_only_token_fails_a_real_run_cleanly_and_runs_a_dry_run(
-    netbox_lab: NetBoxLab, tmp_path: Path, token_with: Callable[[Permissions], str]
+    netbox_lab: NetBoxLab, tmp_path: Path, token_with: Callable[..., str]
 ) -> None:
     device = Device(netbox_lab, tmp_path)
     token = token_with(VIEW_ONLY)

@@ -30,12 +30,23 @@ MOCK_CALLS = 8
 
 
 def shared_dir() -> Path:
-    """Return ``shared/`` beside the repository (or ``$NB_IFSYNC_SHARED``)."""
+    """Return ``shared/`` beside the repository (or ``$NB_IFSYNC_SHARED``); it may be missing."""
     configured = os.environ.get("NB_IFSYNC_SHARED")
-    path = Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
-    if not path.is_dir():
-        raise FileNotFoundError(f"the shared test material is not at {path}")
-    return path
+    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
+
+
+def shared_files(subdir: str, pattern: str) -> list[Path]:
+    """Return the shared test material's files, or [] when ``shared/`` is not there."""
+    return sorted((shared_dir() / subdir).glob(pattern))
+
+
+def require_shared(files: list[Path]) -> None:
+    """Fail (not skip) a test when the shared material it runs on is missing."""
+    if not files:
+        raise AssertionError(
+            f"no shared test material at {shared_dir()}: put shared/ beside the checkout "
+            "or set NB_IFSYNC_SHARED"
+        )
 
 
 def write_mock_replies(directory: Path, replies: Mapping[str, Any]) -> Path:
