@@ -72,8 +72,10 @@ install_netbox_venv() {
         "$python" -m venv "$VENV"
     fi
     log "pip install netbox==$NETBOX_VERSION netboxlabs-netbox-branching==$BRANCHING_VERSION into $VENV"
+    # pip warns once per unused local index location; only the other lines are worth reading.
     "$VENV/bin/python" -m pip install -q "netbox==$NETBOX_VERSION" \
-        "netboxlabs-netbox-branching==$BRANCHING_VERSION"
+        "netboxlabs-netbox-branching==$BRANCHING_VERSION" 2>&1 |
+        { grep -v "^WARNING: Location" || true; } >&2
     venv_ready
 }
 

@@ -14,6 +14,7 @@ phase the benchmark records:
 from __future__ import annotations
 
 import logging
+import os
 import re
 import resource
 import threading
@@ -21,7 +22,7 @@ import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,8 @@ class Phase:
         peak_rss_mb: Peak RSS of the process after the phase.
         tracemalloc_peak_mb: Peak of Python allocations during the phase, when traced.
         errors: The first few failure messages.
+        load_average: The machine's 1-minute load average when the phase ended (the lab
+            shares the CPUs with whatever else runs).
     """
 
     name: str
@@ -218,6 +221,7 @@ class Phase:
     peak_rss_mb: float
     tracemalloc_peak_mb: float | None = None
     errors: list[str] = field(default_factory=list)
+    load_average: float | None = None
 
     @property
     def total(self) -> int:
@@ -230,9 +234,39 @@ class Phase:
         return sum(n for m, n in self.requests.items() if m in _WRITE_METHODS)
 
     @property
+    def counted_total(self) -> int:
+        """The larger of the client's count and gunicorn's (which also sees timed-out ones)."""
+        return max(self.total, self.access_log.total if self.access_log else 0)
+
+    @property
+    def server_per_device(self) -> float | None:
+        """Requests per device as gunicorn logged them, or None without an access log.
+
+        The server sees what the client's hooks cannot: requests whose answer never came
+        (read timeouts) and urllib3's own retries.
+        """
+        if self.access_log is None:
+            return None
+        return round(self.access_log.total / self.devices, 3)
+
+    @property
+    def worst_per_device(self) -> float:
+        """The larger of the most requests one device took (client) and the server's mean."""
+        return max(float(self.per_device_max), self.server_per_device or 0.0)
+
+    @property
     def seconds_per_host(self) -> float:
         """Wall time divided by the number of devices."""
         return self.seconds / self.devices
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Phase:
+        """Rebuild a phase from :meth:`to_dict`'s output."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        if values.get("access_log") is not None:
+            values["access_log"] = LogWindow(**values["access_log"])
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the phase as JSON-able data."""
@@ -285,6 +319,20 @@ class Measurement:
     def verified(self) -> bool:
         """True when every check held."""
         return all(self.checks.values())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Measurement:
+        """Rebuild a measurement from :meth:`to_dict`'s output."""
+        return cls(
+            method=data["method"],
+            devices=data["devices"],
+            interfaces=data["interfaces"],
+            workers=data["workers"],
+            phases=[Phase.from_dict(p) for p in data["phases"]],
+            checks=dict(data["checks"]),
+            drifted_per_device=data.get("drifted_per_device", 0),
+            seeded_seconds=data.get("seeded_seconds"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the measurement as JSON-able data."""
@@ -387,6 +435,7 @@ def run_phase(
         peak_rss_mb=round(peak_rss_mb(), 1),
         tracemalloc_peak_mb=None if traced is None else round(traced, 1),
         errors=errors,
+        load_average=round(os.getloadavg()[0], 2),
     )
     logger.info(
         "%s %s %dx%d: %d requests (%.2f/device, max %d) in %.2fs",

@@ -36,6 +36,11 @@ class Applied:
     deleted: list[InterfaceDelete] = field(default_factory=list)
     refused: list[Skipped] = field(default_factory=list)
 
+    @property
+    def wrote(self) -> bool:
+        """True when at least one interface was created, updated or deleted."""
+        return bool(self.created or self.updated or self.deleted)
+
 
 def _waves(creates: tuple[InterfaceCreate, ...]) -> list[list[InterfaceCreate]]:
     """Split creates so that no interface is sent in the same request as its parent."""

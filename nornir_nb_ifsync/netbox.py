@@ -165,14 +165,12 @@ def retry_policy(total: int = DEFAULT_RETRIES) -> Retry:
         read=total,
         status=total,
         other=0,
-        redirect=0,
         backoff_factor=BACKOFF_FACTOR,
         backoff_max=BACKOFF_MAX,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PATCH"}),
         respect_retry_after_header=True,
         raise_on_status=False,
-        raise_on_redirect=False,
     )
 
 

@@ -24,6 +24,7 @@ from nornir_nb_ifsync.exceptions import (
     DeviceNotFoundError,
     GetterOutputError,
     IfSyncError,
+    NetBoxError,
 )
 from nornir_nb_ifsync.models import NetBoxInterface, Plan, SyncReport
 from nornir_nb_ifsync.names import compile_patterns, skip_reason
@@ -187,8 +188,17 @@ def _reconcile(
     """
     host = task.host.name
     client.version(host)
-    device_id, device = client.find_device(host, device_id)
-    netbox_interfaces = client.read_interfaces(device_id, device)
+    try:
+        device_id, device = client.find_device(host, device_id)
+        netbox_interfaces = client.read_interfaces(device_id, device)
+    except DeviceNotFoundError as exc:
+        if target is None or target.reads_main:
+            raise
+        raise DeviceNotFoundError(
+            f"{_without_device(exc)}, in branch {target.name!r} (a device added to main after "
+            "the branch was created is in the branch only once the branch is synced with main)",
+            device=host,
+        ) from exc
     primary_ip_ids: set[int] = set()
     if _needs_primary_ips(policy, netbox_interfaces):
         primary_ip_ids = client.primary_ip_interfaces(device_id, device)
@@ -202,18 +212,48 @@ def _reconcile(
 
     applied = Applied()
     existing = {nb.name: nb.id for nb in netbox_interfaces}
+    error: IfSyncError | None = None
     try:
         apply_plan(plan, client, device_id, device, existing, applied)
-        if target is not None:
-            target.check_not_in_main(device_id, _changelog_message(run_id), device)
     except IfSyncError as exc:
-        logger.error("%s", exc)
-        report = build_report(device, device_id, plan, applied, run_id, error=str(exc))
+        error = exc
+    if target is not None and (error is None or applied.wrote):
+        error = _check_branch(target, device_id, run_id, device, error)
+    if error is not None:
+        logger.error("%s", error)
+        report = build_report(device, device_id, plan, applied, run_id, error=str(error))
         return Result(
-            host=task.host, result=report, changed=report.changed, failed=True, exception=exc
+            host=task.host, result=report, changed=report.changed, failed=True, exception=error
         )
     report = build_report(device, device_id, plan, applied, run_id)
     return Result(host=task.host, result=report, changed=report.changed)
+
+
+def _check_branch(
+    target: BranchTarget, device_id: int, run_id: str, device: str, error: IfSyncError | None
+) -> IfSyncError | None:
+    """Check that the writes (all, or those made before ``error``) did not land in main.
+
+    Returns:
+        ``error``, or the check's failure; both in one error when both happened (writes in
+        main are the graver news, so they lead).
+    """
+    try:
+        target.check_not_in_main(device_id, _changelog_message(run_id), device)
+    except IfSyncError as exc:
+        if error is None:
+            return exc
+        return NetBoxError(
+            f"{_without_device(exc)}; before that: {_without_device(error)}", device=device
+        )
+    return error
+
+
+def _without_device(error: IfSyncError) -> str:
+    """An error's message without the ``device: `` prefix every error carries."""
+    text = str(error)
+    prefix = f"{error.device}: "
+    return text[len(prefix) :] if error.device and text.startswith(prefix) else text
 
 
 def _changelog_message(run_id: str) -> str:

@@ -22,7 +22,7 @@ from nornir_nb_ifsync import SyncReport, connect, netbox_update_interfaces
 from nornir_nb_ifsync import netbox as nbmod
 from tests.lab.inventory import write_mock_replies
 from tests.lab.netbox_server import NetBoxLab
-from tests.lab.seed import BASE_SEED, ROLE_SLUG, SITE_SLUG
+from tests.lab.seed import create_devices
 
 pytestmark = pytest.mark.lab
 
@@ -72,20 +72,6 @@ class SessionThreads:
             self.threads[session].add(threading.get_ident())
 
 
-def _create_devices(api: Any, names: list[str]) -> dict[str, int]:
-    """Create mock-platform devices of the base seed in one bulk request."""
-    platform = BASE_SEED.platform("mock")
-    common = {
-        "site": api.dcim.sites.get(slug=SITE_SLUG).id,
-        "role": api.dcim.device_roles.get(slug=ROLE_SLUG).id,
-        "device_type": api.dcim.device_types.get(slug=platform.device_type).id,
-        "platform": api.dcim.platforms.get(slug=platform.slug).id,
-        "status": "active",
-    }
-    created = api.dcim.devices.create([{"name": name, **common} for name in names])
-    return {str(d.name): int(d.id) for d in created}
-
-
 def _inventory(tmp_path: Path, ids: dict[str, int]) -> dict[str, str]:
     """Write a SimpleInventory of mock-driver hosts; return its options."""
     hosts = {}
@@ -112,7 +98,7 @@ def test_retry_runner_fleet_through_thread_clients_ends_exact(
 ) -> None:
     admin = connect(netbox_lab.url, netbox_lab.token_v1)
     run = uuid.uuid4().hex[:6]
-    ids = _create_devices(admin, [f"conc-{run}-{index:02d}" for index in range(HOSTS)])
+    ids = create_devices(admin, [f"conc-{run}-{index:02d}" for index in range(HOSTS)])
     sessions = SessionThreads()
     monkeypatch.setattr(nbmod, "connect", sessions.connect)
     monkeypatch.setenv("NB_URL", netbox_lab.url)

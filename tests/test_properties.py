@@ -6,7 +6,8 @@ any unicode (control characters, unpaired surrogates), huge and negative numbers
 infinities, wrong types and missing keys. A small sample is sent through the real task to
 the lab NetBox, which must accept every interface except names NetBox itself forbids.
 
-Profiles (``IFSYNC_HYPOTHESIS_PROFILE``): ``ci`` (default), ``thorough`` for a long run.
+Profiles (``IFSYNC_HYPOTHESIS_PROFILE``): ``ci`` (default, 300 examples), ``thorough``
+(5000). The lab sample has 20 examples unless ``IFSYNC_LAB_EXAMPLES`` says otherwise.
 """
 
 from __future__ import annotations

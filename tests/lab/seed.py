@@ -220,6 +220,34 @@ def create_device(
     return device_id
 
 
+def create_devices(
+    api: pynetbox.api, names: Iterable[str], platform_slug: str = "mock"
+) -> dict[str, int]:
+    """Create devices of the base seed's site and role in one bulk request.
+
+    Args:
+        api: A pynetbox API with write permission.
+        names: Device names.
+        platform_slug: Slug of one of the seeded platforms (the device type goes with it).
+
+    Returns:
+        Device name -> NetBox id, in the order given.
+    """
+    platform = BASE_SEED.platform(platform_slug)
+    common = {
+        "site": _id_by_slug(api.dcim.sites, SITE_SLUG),
+        "role": _id_by_slug(api.dcim.device_roles, ROLE_SLUG),
+        "device_type": _id_by_slug(api.dcim.device_types, platform.device_type),
+        "platform": _id_by_slug(api.dcim.platforms, platform_slug),
+        "status": "active",
+    }
+    payload = [{"name": name, **common} for name in names]
+    if not payload:
+        return {}
+    created = api.dcim.devices.create(payload)
+    return {str(record.name): int(record.id) for record in created}
+
+
 def _assign_primary_ip(api: pynetbox.api, device_id: int, address: str, interface: str) -> None:
     """Create ``interface`` on the device, give it ``address`` and make that the primary IP.
 
