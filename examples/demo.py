@@ -266,8 +266,8 @@ def run_demo(
             {device.name: (device.ip, device.port) for device in fleet},
         )
         _summary(console, outcome)
-        _browse(console, lab, config)
         if wait:
+            _browse(console, lab, config)
             console.print("The lab stays up until Ctrl-C.")
             _wait_for_stop()
         console.print("stopping the lab…")
