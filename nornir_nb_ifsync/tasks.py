@@ -152,7 +152,7 @@ def netbox_update_interfaces(
         reconciled = exc.result[0]
         if not isinstance(reconciled.result, SyncReport):
             if isinstance(reconciled.exception, IfSyncError):
-                raise reconciled.exception from None
+                raise _branch_context(reconciled.exception, target, host) from None
             raise
     report: SyncReport = reconciled.result
     diff = render_diff(report)
@@ -220,6 +220,7 @@ def _reconcile(
     if target is not None and (error is None or applied.wrote):
         error = _check_branch(target, device_id, run_id, device, error)
     if error is not None:
+        error = _branch_context(error, target, device)
         logger.error("%s", error)
         report = build_report(device, device_id, plan, applied, run_id, error=str(error))
         return Result(
@@ -247,6 +248,32 @@ def _check_branch(
             f"{_without_device(exc)}; before that: {_without_device(error)}", device=device
         )
     return error
+
+
+#: What NetBox answers (400) when the branch a request names is gone or not ready.
+_BRANCH_UNUSABLE = ("Selected branch is not ready", "Invalid branch identifier")
+
+
+def _branch_context(error: IfSyncError, target: BranchTarget | None, device: str) -> IfSyncError:
+    """Name the branch in an error NetBox gave because the branch became unusable.
+
+    Each runner thread looks the branch up once; a branch merged, archived or deleted after
+    that makes NetBox refuse the thread's requests with a 400 that does not name it.
+    """
+    if (
+        target is None
+        or target.reads_main
+        or not isinstance(error, NetBoxError)
+        or error.status != 400
+        or not any(text in str(error) for text in _BRANCH_UNUSABLE)
+    ):
+        return error
+    return NetBoxError(
+        f"branch {target.name!r} is no longer usable (merged, archived or deleted during the "
+        f"run?): {_without_device(error)}",
+        device=device,
+        status=error.status,
+    )
 
 
 def _without_device(error: IfSyncError) -> str:

@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pynetbox
 import pytest
+from nornir.core.inventory import Host
+from nornir.core.task import AggregatedResult, MultiResult, Task
 
 from nornir_nb_ifsync import (
     ConfigurationError,
@@ -34,6 +36,7 @@ from nornir_nb_ifsync.branch import (
     BRANCH_HEADER,
     Branch,
     BranchNotFoundError,
+    BranchTarget,
     auth_header,
     branch_api,
     check_branch_name,
@@ -45,7 +48,7 @@ from nornir_nb_ifsync.branch import (
     wait_until_ready,
 )
 from nornir_nb_ifsync.netbox import connect
-from nornir_nb_ifsync.tasks import _check_branch
+from nornir_nb_ifsync.tasks import _branch_context, _check_branch
 from tests.lab.inventory import make_nornir, mock_host, write_mock_replies
 from tests.lab.netbox_server import (
     BRANCHING_QUEUE,
@@ -481,6 +484,40 @@ def test_check_branch_keeps_the_write_error_when_main_is_clean() -> None:
     assert target.checked == [7, 7]
 
 
+def test_branch_context_names_a_branch_that_became_unusable() -> None:
+    target = BranchTarget(name="review", main=object(), api=object())
+    gone = NetBoxError(
+        "reading interfaces: HTTP 400: Invalid branch identifier", device="r1", status=400
+    )
+
+    error = _branch_context(gone, target, "r1")
+
+    assert isinstance(error, NetBoxError)
+    assert error.status == 400
+    assert str(error) == (
+        "r1: branch 'review' is no longer usable (merged, archived or deleted during the run?): "
+        "reading interfaces: HTTP 400: Invalid branch identifier"
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "target"),
+    [
+        (NetBoxError("HTTP 400: name: bad", device="r1", status=400), "branch"),
+        (NetBoxError("HTTP 503: Invalid branch identifier", device="r1", status=503), "branch"),
+        (NetBoxError("HTTP 400: Invalid branch identifier", device="r1", status=400), "main"),
+        (NetBoxError("HTTP 400: Invalid branch identifier", device="r1", status=400), None),
+    ],
+)
+def test_branch_context_leaves_other_errors_alone(error: NetBoxError, target: str | None) -> None:
+    targets = {
+        "branch": BranchTarget(name="review", main=object(), api=object()),
+        "main": BranchTarget(name="review", main=object(), api=None),
+    }
+
+    assert _branch_context(error, targets.get(target or ""), "r1") is error
+
+
 def test_find_branch_matches_the_exact_name(plugin: FakeBranching) -> None:
     plugin.add("review")
 
@@ -686,6 +723,50 @@ def test_device_added_to_main_after_the_branch_is_reported_with_the_branch(
     assert f"in branch {branch!r}" in message
     assert "synced with main" in message
     assert lab.interfaces(lab.api, late_id) == {}
+
+
+class _DeleteBranchAfterFirstHost:
+    """A Nornir processor that deletes a branch once the first host's sync has ended."""
+
+    def __init__(self, api: Any, name: str) -> None:
+        self.api = api
+        self.name = name
+        self.deleted = False
+
+    def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        if task.name == "netbox_update_interfaces" and not self.deleted:
+            branch = find_branch(self.api, self.name)
+            assert branch is not None
+            self.api.plugins.branching.branches.get(branch.id).delete()
+            self.deleted = True
+
+    def task_started(self, task: Task) -> None: ...
+    def task_completed(self, task: Task, result: AggregatedResult) -> None: ...
+    def task_instance_started(self, task: Task, host: Host) -> None: ...
+    def subtask_instance_started(self, task: Task, host: Host) -> None: ...
+    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None: ...
+
+
+@pytest.mark.lab
+def test_branch_deleted_during_a_run_fails_the_later_hosts_naming_it(lab: BranchLab) -> None:
+    branch = _unique("br-gone")
+    first, second = _unique("br-g1"), _unique("br-g2")
+    devices = {first: lab.device(first, []), second: lab.device(second, [])}
+    path = write_mock_replies(lab.tmp_path / "gone", {"get_interfaces": {"Eth1": _port()}})
+    hosts = [mock_host(name, device_id, path) for name, device_id in devices.items()]
+    nr = make_nornir(hosts, num_workers=1)  # one thread: the second host reuses its branch api
+
+    result = nr.with_processors([_DeleteBranchAfterFirstHost(lab.api, branch)]).run(
+        task=netbox_update_interfaces, netbox=lab.api, branch=branch, on_failed=True
+    )
+
+    assert not result[first].failed, result[first].exception
+    assert result[second].failed
+    message = str(result[second].exception)
+    assert message.startswith(f"{second}: branch {branch!r} is no longer usable")
+    assert "HTTP 400" in message
+    assert find_branch(lab.api, branch) is None
+    assert lab.interfaces(lab.api, devices[second]) == {}
 
 
 @pytest.mark.lab

@@ -197,8 +197,9 @@ def test_sync_through_faults_then_clean_run_ends_exact(
 
     posts = [s.fault for s in proxy.seen if s.method == "POST"]
     patches = [s.fault for s in proxy.seen if s.method == "PATCH"]
-    assert posts[:2] == ["drop_after", "delay"][: len(posts)] != []
-    assert patches[:1] == ["bad_gateway"][: len(patches)]
+    # Forced faults meet the first requests of their method, whichever thread sends them.
+    assert posts[:2] == ["drop_after", "delay"]
+    assert not patches or patches[0] == "bad_gateway"
     assert sum(n for (_, fault), n in proxy.counts().items() if fault != "none") > 3
     for host, (device_id, reply, _) in fleet.items():
         assert not clean[host].failed, clean[host].exception
