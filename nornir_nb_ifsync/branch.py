@@ -20,10 +20,17 @@ What proves that the writes did not land in main
        characters). NetBox must refuse it with 400; an answer of 200 means the header is not
        seen, and nothing is written. Listing ``branches/?schema_id=...`` would prove nothing:
        the plugin's filter ignores that parameter and lists every branch.
-    2. After a host's writes: :func:`check_not_in_main` reads main's change log (one request,
-       without the header) for entries of the device carrying this run's change log message.
-       Every write carries that message and the plugin keeps a branch's change log in the
-       branch's own schema, so main must have none. This is the direct proof.
+    2. After a host's writes (all of them, or those made before a failure):
+       :func:`check_not_in_main` reads main's change log (one request, without the header)
+       for entries of the device carrying this run's change log message. Every write carries
+       that message and the plugin keeps a branch's change log in the branch's own schema, so
+       main must have none. This is the direct proof.
+
+A branch that stops being usable
+    Each runner thread looks the branch up once (:func:`thread_branch_api`). A branch merged,
+    archived or deleted later makes NetBox refuse that thread's requests (400, never main);
+    :meth:`BranchTarget.explain` turns that answer, and a device missing from the branch,
+    into errors that name the branch.
 
     A sync through a branch therefore costs, per runner thread, the lookup, the probe and
     NetBox's version read through the new api (three requests, plus the create and the polls
@@ -46,7 +53,12 @@ from typing import Any
 
 import pynetbox
 
-from nornir_nb_ifsync.exceptions import ConfigurationError, NetBoxError
+from nornir_nb_ifsync.exceptions import (
+    ConfigurationError,
+    DeviceNotFoundError,
+    IfSyncError,
+    NetBoxError,
+)
 from nornir_nb_ifsync.netbox import _translated, make_session
 
 logger = logging.getLogger(__name__)
@@ -68,6 +80,8 @@ PROBE_SCHEMA_ID = "nb-ifsync-probe"
 #: Statuses a branch passes through on its way to (or back to) ``ready``.
 TRANSITIONAL = frozenset({"new", "provisioning", "syncing", "migrating", "merging", "reverting"})
 READY = "ready"
+#: What the plugin answers (400) to a request whose header names a branch gone or not ready.
+UNUSABLE_ANSWERS = ("Selected branch is not ready", "Invalid branch identifier")
 
 _local = threading.local()
 _creating: dict[tuple[str, str], threading.Lock] = {}
@@ -517,6 +531,58 @@ class BranchTarget:
         """
         if self.api is not None:
             check_not_in_main(self.main, self.name, device_id, message, device=device)
+
+    def check_writes(
+        self, device_id: int, message: str, device: str, error: IfSyncError | None = None
+    ) -> IfSyncError | None:
+        """Check that a host's writes (all, or those made before ``error``) are not in main.
+
+        Args:
+            device_id: The device written.
+            message: The run's change log message.
+            device: Device name, for messages.
+            error: Why the host's writes stopped, if they did.
+
+        Returns:
+            ``error``, or the check's failure; both in one error when both happened (writes
+            in main are the graver news, so they lead).
+        """
+        try:
+            self.check_not_in_main(device_id, message, device)
+        except IfSyncError as exc:
+            if error is None:
+                return exc
+            return NetBoxError(f"{exc.message}; before that: {error.message}", device=device)
+        return error
+
+    def explain(self, error: IfSyncError) -> IfSyncError:
+        """Say what the branch has to do with ``error``, when it has something to do with it.
+
+        A device missing from the branch may have been added to main after the branch was
+        made. A 400 naming no branch is NetBox refusing a branch merged, archived or deleted
+        after this thread looked it up (:func:`thread_branch_api`). Other errors, and every
+        error of a dry run that reads main, are returned as they are.
+        """
+        if self.api is None:
+            return error
+        if isinstance(error, DeviceNotFoundError):
+            return DeviceNotFoundError(
+                f"{error.message}, in branch {self.name!r} (a device added to main after the "
+                "branch was created is in the branch only once the branch is synced with main)",
+                device=error.device,
+            )
+        if (
+            isinstance(error, NetBoxError)
+            and error.status == 400
+            and any(text in error.message for text in UNUSABLE_ANSWERS)
+        ):
+            return NetBoxError(
+                f"branch {self.name!r} is no longer usable (merged, archived or deleted during "
+                f"the run?): {error.message}",
+                device=error.device,
+                status=error.status,
+            )
+        return error
 
 
 def open_branch(api: Any, name: str, *, dry_run: bool, device: str = "") -> BranchTarget:

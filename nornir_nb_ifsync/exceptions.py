@@ -4,10 +4,16 @@ from __future__ import annotations
 
 
 class IfSyncError(Exception):
-    """Base class of every error the sync raises."""
+    """Base class of every error the sync raises.
+
+    Attributes:
+        device: The device concerned, or "".
+        message: The message without the ``device: `` prefix ``str()`` gives it.
+    """
 
     def __init__(self, message: str, *, device: str = "") -> None:
         self.device = device
+        self.message = message
         super().__init__(f"{device}: {message}" if device else message)
 
 

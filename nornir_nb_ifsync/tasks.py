@@ -24,7 +24,6 @@ from nornir_nb_ifsync.exceptions import (
     DeviceNotFoundError,
     GetterOutputError,
     IfSyncError,
-    NetBoxError,
 )
 from nornir_nb_ifsync.models import NetBoxInterface, Plan, SyncReport
 from nornir_nb_ifsync.names import compile_patterns, skip_reason
@@ -152,7 +151,8 @@ def netbox_update_interfaces(
         reconciled = exc.result[0]
         if not isinstance(reconciled.result, SyncReport):
             if isinstance(reconciled.exception, IfSyncError):
-                raise _branch_context(reconciled.exception, target, host) from None
+                error = reconciled.exception
+                raise (target.explain(error) if target is not None else error) from None
             raise
     report: SyncReport = reconciled.result
     diff = render_diff(report)
@@ -192,13 +192,9 @@ def _reconcile(
         device_id, device = client.find_device(host, device_id)
         netbox_interfaces = client.read_interfaces(device_id, device)
     except DeviceNotFoundError as exc:
-        if target is None or target.reads_main:
+        if target is None:
             raise
-        raise DeviceNotFoundError(
-            f"{_without_device(exc)}, in branch {target.name!r} (a device added to main after "
-            "the branch was created is in the branch only once the branch is synced with main)",
-            device=host,
-        ) from exc
+        raise target.explain(exc) from exc
     primary_ip_ids: set[int] = set()
     if _needs_primary_ips(policy, netbox_interfaces):
         primary_ip_ids = client.primary_ip_interfaces(device_id, device)
@@ -218,9 +214,9 @@ def _reconcile(
     except IfSyncError as exc:
         error = exc
     if target is not None and (error is None or applied.wrote):
-        error = _check_branch(target, device_id, run_id, device, error)
+        error = target.check_writes(device_id, _changelog_message(run_id), device, error)
     if error is not None:
-        error = _branch_context(error, target, device)
+        error = target.explain(error) if target is not None else error
         logger.error("%s", error)
         report = build_report(device, device_id, plan, applied, run_id, error=str(error))
         return Result(
@@ -228,59 +224,6 @@ def _reconcile(
         )
     report = build_report(device, device_id, plan, applied, run_id)
     return Result(host=task.host, result=report, changed=report.changed)
-
-
-def _check_branch(
-    target: BranchTarget, device_id: int, run_id: str, device: str, error: IfSyncError | None
-) -> IfSyncError | None:
-    """Check that the writes (all, or those made before ``error``) did not land in main.
-
-    Returns:
-        ``error``, or the check's failure; both in one error when both happened (writes in
-        main are the graver news, so they lead).
-    """
-    try:
-        target.check_not_in_main(device_id, _changelog_message(run_id), device)
-    except IfSyncError as exc:
-        if error is None:
-            return exc
-        return NetBoxError(
-            f"{_without_device(exc)}; before that: {_without_device(error)}", device=device
-        )
-    return error
-
-
-#: What NetBox answers (400) when the branch a request names is gone or not ready.
-_BRANCH_UNUSABLE = ("Selected branch is not ready", "Invalid branch identifier")
-
-
-def _branch_context(error: IfSyncError, target: BranchTarget | None, device: str) -> IfSyncError:
-    """Name the branch in an error NetBox gave because the branch became unusable.
-
-    Each runner thread looks the branch up once; a branch merged, archived or deleted after
-    that makes NetBox refuse the thread's requests with a 400 that does not name it.
-    """
-    if (
-        target is None
-        or target.reads_main
-        or not isinstance(error, NetBoxError)
-        or error.status != 400
-        or not any(text in str(error) for text in _BRANCH_UNUSABLE)
-    ):
-        return error
-    return NetBoxError(
-        f"branch {target.name!r} is no longer usable (merged, archived or deleted during the "
-        f"run?): {_without_device(error)}",
-        device=device,
-        status=error.status,
-    )
-
-
-def _without_device(error: IfSyncError) -> str:
-    """An error's message without the ``device: `` prefix every error carries."""
-    text = str(error)
-    prefix = f"{error.device}: "
-    return text[len(prefix) :] if error.device and text.startswith(prefix) else text
 
 
 def _changelog_message(run_id: str) -> str:

@@ -27,6 +27,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Task
 from nornir_nb_ifsync import (
     ConfigurationError,
     DeviceNotFoundError,
+    IfSyncError,
     NetBoxError,
     SyncReport,
     netbox_update_interfaces,
@@ -48,7 +49,6 @@ from nornir_nb_ifsync.branch import (
     wait_until_ready,
 )
 from nornir_nb_ifsync.netbox import connect
-from nornir_nb_ifsync.tasks import _branch_context, _check_branch
 from tests.lab.inventory import make_nornir, mock_host, write_mock_replies
 from tests.lab.netbox_server import (
     BRANCHING_QUEUE,
@@ -451,46 +451,58 @@ def test_task_with_branch_and_no_plugin_fails_before_reading_the_device(
 
 
 class _MainCheck:
-    """A branch target whose check of main's change log finds ``landed`` changes."""
+    """The ``main`` api of a branch target: its change log holds ``landed`` changes of the run."""
 
     def __init__(self, landed: int) -> None:
         self.landed = landed
-        self.checked: list[int] = []
+        self.queries: list[dict[str, Any]] = []
+        self.core = self
+        self.object_changes = self
 
-    def check_not_in_main(self, device_id: int, message: str, device: str) -> None:
-        self.checked.append(device_id)
-        if self.landed:
-            raise NetBoxError(f"branch 'b': {self.landed} change(s) landed in main", device=device)
+    def count(self, **query: Any) -> int:
+        self.queries.append(query)
+        return self.landed
 
 
-def test_check_branch_reports_writes_in_main_ahead_of_the_write_error() -> None:
+def _target(landed: int = 0) -> BranchTarget:
+    return BranchTarget(name="review", main=_MainCheck(landed), api=object())
+
+
+def test_check_writes_reports_writes_in_main_ahead_of_the_write_error() -> None:
     failed = NetBoxError("creating interfaces: gave up; not written: Eth2", device="r1")
 
-    error = _check_branch(cast(Any, _MainCheck(2)), 7, "run1", "r1", failed)
+    error = _target(landed=2).check_writes(7, "nornir-nb-ifsync run run1", "r1", failed)
 
     assert isinstance(error, NetBoxError)
-    assert str(error) == (
-        "r1: branch 'b': 2 change(s) landed in main; "
-        "before that: creating interfaces: gave up; not written: Eth2"
+    assert str(error).startswith("r1: branch 'review': 2 change(s) of this run are in main's")
+    assert str(error).endswith("; before that: creating interfaces: gave up; not written: Eth2")
+
+
+def test_check_writes_keeps_the_write_error_when_main_is_clean() -> None:
+    failed = NetBoxError("creating interfaces: gave up", device="r1")
+    target = _target()
+
+    assert target.check_writes(7, "nornir-nb-ifsync run run1", "r1", failed) is failed
+    assert target.check_writes(7, "nornir-nb-ifsync run run1", "r1") is None
+    assert (
+        cast(_MainCheck, target.main).queries
+        == [
+            {
+                "q": "nornir-nb-ifsync run run1",
+                "related_object_type": "dcim.device",
+                "related_object_id": 7,
+            }
+        ]
+        * 2
     )
 
 
-def test_check_branch_keeps_the_write_error_when_main_is_clean() -> None:
-    failed = NetBoxError("creating interfaces: gave up", device="r1")
-    target = _MainCheck(0)
-
-    assert _check_branch(cast(Any, target), 7, "run1", "r1", failed) is failed
-    assert _check_branch(cast(Any, target), 7, "run1", "r1", None) is None
-    assert target.checked == [7, 7]
-
-
-def test_branch_context_names_a_branch_that_became_unusable() -> None:
-    target = BranchTarget(name="review", main=object(), api=object())
+def test_explain_names_a_branch_that_became_unusable() -> None:
     gone = NetBoxError(
         "reading interfaces: HTTP 400: Invalid branch identifier", device="r1", status=400
     )
 
-    error = _branch_context(gone, target, "r1")
+    error = _target().explain(gone)
 
     assert isinstance(error, NetBoxError)
     assert error.status == 400
@@ -500,22 +512,28 @@ def test_branch_context_names_a_branch_that_became_unusable() -> None:
     )
 
 
+def test_explain_says_a_missing_device_may_be_newer_than_the_branch() -> None:
+    missing = DeviceNotFoundError("no NetBox device has id 7", device="r1")
+
+    error = _target().explain(missing)
+
+    assert isinstance(error, DeviceNotFoundError)
+    assert str(error).startswith("r1: no NetBox device has id 7, in branch 'review' (a device")
+
+
 @pytest.mark.parametrize(
-    ("error", "target"),
+    ("error", "reads_main"),
     [
-        (NetBoxError("HTTP 400: name: bad", device="r1", status=400), "branch"),
-        (NetBoxError("HTTP 503: Invalid branch identifier", device="r1", status=503), "branch"),
-        (NetBoxError("HTTP 400: Invalid branch identifier", device="r1", status=400), "main"),
-        (NetBoxError("HTTP 400: Invalid branch identifier", device="r1", status=400), None),
+        (NetBoxError("HTTP 400: name: bad", device="r1", status=400), False),
+        (NetBoxError("HTTP 503: Invalid branch identifier", device="r1", status=503), False),
+        (NetBoxError("HTTP 400: Invalid branch identifier", device="r1", status=400), True),
+        (DeviceNotFoundError("no NetBox device has id 7", device="r1"), True),
     ],
 )
-def test_branch_context_leaves_other_errors_alone(error: NetBoxError, target: str | None) -> None:
-    targets = {
-        "branch": BranchTarget(name="review", main=object(), api=object()),
-        "main": BranchTarget(name="review", main=object(), api=None),
-    }
+def test_explain_leaves_other_errors_alone(error: IfSyncError, reads_main: bool) -> None:
+    target = BranchTarget(name="review", main=object(), api=None if reads_main else object())
 
-    assert _branch_context(error, targets.get(target or ""), "r1") is error
+    assert target.explain(error) is error
 
 
 def test_find_branch_matches_the_exact_name(plugin: FakeBranching) -> None:
