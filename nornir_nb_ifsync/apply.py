@@ -28,13 +28,16 @@ class Applied:
         created: Interfaces created.
         updated: Interfaces updated.
         deleted: Stale interfaces deleted.
-        refused: Interfaces NetBox refused, or that could not be written because of them.
+        refused: Interfaces NetBox refused, or that could not be written because of them; a
+            refusal naming a field left the interface's other changes to be sent.
+        dropped: Interfaces whose every planned change was refused before it was sent.
     """
 
     created: list[InterfaceCreate] = field(default_factory=list)
     updated: list[InterfaceUpdate] = field(default_factory=list)
     deleted: list[InterfaceDelete] = field(default_factory=list)
     refused: list[Skipped] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def wrote(self) -> bool:
@@ -175,4 +178,7 @@ def _with_known_parent(
         Skipped(update.name, f"parent not set: {parent} was not created", "parent")
     )
     changes = tuple(c for c in update.changes if c.field != "parent")
-    return InterfaceUpdate(update.id, update.name, changes) if changes else None
+    if not changes:
+        applied.dropped.append(update.name)
+        return None
+    return InterfaceUpdate(update.id, update.name, changes)

@@ -353,6 +353,9 @@ def check_header_honoured(api: Any, name: str, *, device: str = "") -> None:
 def check_not_in_main(api: Any, name: str, device_id: int, message: str, *, device: str) -> None:
     """Check that main's change log has no change of ``device_id`` carrying ``message``.
 
+    NetBox's ``q`` matches part of a message; only changes whose message is ``message``
+    itself count (a run id that begins another run's id is not that run).
+
     Args:
         api: A ``pynetbox.api`` of main (without :data:`BRANCH_HEADER`).
         name: The branch name, for messages.
@@ -364,9 +367,10 @@ def check_not_in_main(api: Any, name: str, device_id: int, message: str, *, devi
         NetBoxError: Main has such changes (the writes landed in main), or could not be read.
     """
     with _translated(f"branch {name!r}: reading main's change log", device):
-        landed = api.core.object_changes.count(
+        changes = api.core.object_changes.filter(
             q=message, related_object_type="dcim.device", related_object_id=device_id
         )
+        landed = sum(1 for change in changes if change.message == message)
     if landed:
         raise NetBoxError(
             f"branch {name!r}: {landed} change(s) of this run are in main's change log: the "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from nornir_nb_ifsync.models import DeviceInterface, FieldChange, NetBoxInterface, Skipped
-from nornir_nb_ifsync.names import canonical_key
+from nornir_nb_ifsync.names import canonical_key, name_keys
 
 #: NetBox types on which a speed means nothing.
 NO_SPEED_TYPES = frozenset({"virtual", "bridge"})
@@ -44,9 +44,11 @@ def match_interfaces(
     """Pair each device interface with at most one NetBox interface.
 
     Exact names first; then, for what is left, the same name ignoring case, then the same
-    canonical long name (``Gi0/1`` ~ ``GigabitEthernet0/1``). A looser match is used only
-    when it is unambiguous. A device interface left unpaired whose canonical name is that of
-    some NetBox interface is reported, never created: a second spelling is never made.
+    canonical long name (``Gi0/1`` ~ ``GigabitEthernet0/1``), then a long name an ambiguous
+    short name may also stand for (``Fi1/0/1`` ~ ``FiveGigabitEthernet1/0/1``). A looser
+    match is used only when it is unambiguous. A device interface left unpaired whose
+    canonical name is that of some NetBox interface is reported, never created: a second
+    spelling is never made.
     """
     device = list(device)
     keys: tuple[Callable[[str], str], ...] = (lambda n: n, str.casefold, canonical_key)
@@ -59,6 +61,7 @@ def match_interfaces(
             if interface.name not in paired and len(candidates) == 1:
                 paired[interface.name] = candidates[0]
                 index.pop(key(interface.name))
+    paired.update(_ambiguous_short_names(device, netbox, paired))
 
     spellings = {canonical_key(nb.name): nb.name for nb in netbox}
     missing: list[DeviceInterface] = []
@@ -79,6 +82,30 @@ def match_interfaces(
         duplicates=tuple(duplicates),
         not_on_device=tuple(nb for nb in netbox if nb.id not in taken),
     )
+
+
+def _ambiguous_short_names(
+    device: Iterable[DeviceInterface],
+    netbox: Iterable[NetBoxInterface],
+    paired: Mapping[str, NetBoxInterface],
+) -> dict[str, NetBoxInterface]:
+    """Pair what is left through the other long names of ambiguous short names, one to one."""
+    taken = {nb.id for nb in paired.values()}
+    free = [nb for nb in netbox if nb.id not in taken]
+    candidates = {
+        interface.name: [nb for nb in free if name_keys(interface.name) & name_keys(nb.name)]
+        for interface in device
+        if interface.name not in paired
+    }
+    claims: dict[int, int] = {}
+    for found in candidates.values():
+        for nb in found:
+            claims[nb.id] = claims.get(nb.id, 0) + 1
+    return {
+        name: found[0]
+        for name, found in candidates.items()
+        if len(found) == 1 and claims[found[0].id] == 1
+    }
 
 
 def field_changes(

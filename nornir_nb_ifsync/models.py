@@ -76,6 +76,8 @@ class NetBoxInterface:
         speed: Speed in kbit/s, or None.
         mac_address: The primary MAC address, or None.
         parent_id: Id of the parent interface, or None.
+        lag_id: Id of the LAG the interface is a member of, or None.
+        bridge_id: Id of the bridge interface it belongs to, or None.
         mgmt_only: NetBox's management-only flag.
         connected: True when the interface has a cable or is marked connected.
         ip_count: Number of IP addresses assigned to it.
@@ -92,6 +94,8 @@ class NetBoxInterface:
     speed: int | None
     mac_address: str | None
     parent_id: int | None = None
+    lag_id: int | None = None
+    bridge_id: int | None = None
     mgmt_only: bool = False
     connected: bool = False
     ip_count: int = 0
@@ -181,7 +185,8 @@ class Plan:
         updates: Field changes on existing interfaces.
         unchanged: Names of interfaces already right in NetBox.
         skipped: Interfaces or values left out, each with its reason.
-        not_on_device: NetBox interfaces the device did not report.
+        not_on_device: NetBox interfaces the device did not report at all (stale), among
+            those the sync manages (not outside ``include``, in ``exclude`` or skipped).
         deletes: Stale interfaces to delete, children first.
         kept: Stale interfaces the stale mode left alone, with the reason.
     """
@@ -216,7 +221,8 @@ class SyncReport:
         unchanged: Names of interfaces already right in NetBox.
         skipped: Interfaces and values not written, with the reason (including those NetBox
             refused).
-        not_on_device: NetBox interfaces the device did not report.
+        not_on_device: NetBox interfaces the device did not report at all (stale), among
+            those the sync manages.
         run_id: Identifier of this run, also written in NetBox's change log messages.
         deleted: Stale interfaces deleted (or to delete).
         kept: Stale interfaces the stale mode left alone, with the reason.

@@ -8,14 +8,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from netutils.constants import BASE_INTERFACES
 from netutils.interface import canonical_interface_name
 
 from nornir_nb_ifsync.models import Kind
 
 #: Pseudo-interfaces skipped on every platform by default (full match, case-insensitive).
 #: Junos internal interfaces, ``Null0`` and IOS's ``Control Plane Interface``; the names do
-#: not collide across vendors. Logical units at or above 16384 are skipped as well, and so
-#: are the children of every skipped interface.
+#: not collide across vendors. Junos logical units at or above 16384 are skipped as well
+#: (on Junos only), and so are the children of every skipped interface.
 DEFAULT_SKIP: tuple[str, ...] = (
     r"\.local\.",
     r"bme.*",
@@ -46,22 +47,29 @@ DEFAULT_SKIP: tuple[str, ...] = (
 
 #: Junos reserves logical units from this number up for internal use.
 INTERNAL_UNIT_MIN = 16384
+#: The NAPALM driver whose logical units from :data:`INTERNAL_UNIT_MIN` up are internal.
+INTERNAL_UNIT_DRIVER = "junos"
+
+#: The reason an interface outside ``include`` is skipped. Unlike the other reasons it does
+#: not take the interface's children with it: ``include`` may name a subinterface alone.
+NOT_INCLUDED = "not matched by include"
 
 _DEFAULT_SKIP_RE = re.compile("|".join(f"(?:{p})" for p in DEFAULT_SKIP), re.IGNORECASE)
 
 _SUBINTERFACE_RE = re.compile(r"^(?P<parent>.+?)\.(?P<unit>\d+)$")
 
-_LAG_RE = re.compile(r"^(port-channel|po\d|ae\d|bundle-ether|be\d|lag\d|reth\d)", re.IGNORECASE)
+_LAG_RE = re.compile(r"^(port-?channel|po\d|ae\d|bundle-ether|be\d|lag\d|reth\d)", re.IGNORECASE)
 
 _VIRTUAL_RE = re.compile(
-    r"^(loopback|lo\d|vlan|vl\d|irb|bvi|bdi|tunnel|tu\d|nve|vxlan|dialer|virtual-|null|"
+    r"^(loopback|lo\d|vlan|vl\d|irb|bvi|bdi|tunnel|tu\d|nve|vxlan|dialer|virtual|null|"
+    r"pseudowire|pw-ether|pw-iw|nvi\d|lisp\d|"
     r"gr-|ip-|lt-|vt-|st0|mgmt-vrf|sup-eth|vif|svi)",
     re.IGNORECASE,
 )
 
-#: NetBox type for a physical port of a known speed (kbit/s).
+#: NetBox type for a physical port of a known speed (kbit/s). NetBox has no type for a
+#: 10 Mbit/s port (``10base-t`` is refused): such a port is ``other``.
 _TYPE_BY_SPEED: dict[int, str] = {
-    10_000: "10base-t",
     100_000: "100base-tx",
     1_000_000: "1000base-t",
     2_500_000: "2.5gbase-t",
@@ -84,15 +92,62 @@ _TYPE_BY_PREFIX: tuple[tuple[str, str], ...] = (
     ("fortygig", "40gbase-x-qsfpp"),
     ("twentyfivegig", "25gbase-x-sfp28"),
     ("tengig", "10gbase-x-sfpp"),
+    ("fivegigabitethernet", "5gbase-t"),
+    ("twogigabitethernet", "2.5gbase-t"),
     ("xe-", "10gbase-x-sfpp"),
     ("fastethernet", "100base-tx"),
+    ("fe-", "100base-tx"),
     ("gigabitethernet", "1000base-t"),
+    ("ge-", "1000base-t"),
 )
+
+#: Every NetBox type :func:`guess_type` can return.
+GUESSABLE_TYPES = frozenset(
+    {"virtual", "lag", "other", *_TYPE_BY_SPEED.values(), *(t for _, t in _TYPE_BY_PREFIX)}
+)
+
+#: Short names netutils does not expand (IOS-XR's ``BE1``, ``Mg0/RP0/CPU0/0``).
+_MORE_LONG_NAMES: dict[str, str] = {"BE": "Bundle-Ether", "Be": "Bundle-Ether", "Mg": "MgmtEth"}
+
+#: Short names with more than one long name: netutils expands ``Fi`` to FiftyGigabitEthernet,
+#: but Catalyst switches also abbreviate FiveGigabitEthernet so.
+_OTHER_LONG_NAMES: dict[str, tuple[str, ...]] = {"Fi": ("FiveGigabitEthernet",)}
+
+#: A name as a word and what follows from its first digit (``Mg`` + ``0/RP0/CPU0/0``).
+_WORD_RE = re.compile(r"^(?P<word>[A-Za-z][A-Za-z-]*?)(?P<rest>\d.*)$")
+
+
+def _long_name(word: str) -> str | None:
+    """The long name of an interface name's word, in any case (``GI`` -> GigabitEthernet)."""
+    for spelling in (word, word.capitalize()):
+        long_name = _MORE_LONG_NAMES.get(spelling) or BASE_INTERFACES.get(spelling)
+        if long_name:
+            return str(long_name)
+    return None
 
 
 def canonical_key(name: str) -> str:
-    """Return the key two spellings of one interface share (``Gi0/1`` ~ ``gigabitethernet0/1``)."""
-    return canonical_interface_name(name).lower()
+    """Return the key two spellings of one interface share (``Gi0/1`` ~ ``gigabitethernet0/1``).
+
+    netutils expands the short names it knows; a name it leaves alone is tried once more
+    with its word in any case (``GI0/1``) or in :data:`_MORE_LONG_NAMES` (``Mg0/RP0/CPU0/0``).
+    """
+    canonical = canonical_interface_name(name, addl_name_map=_MORE_LONG_NAMES)
+    match = _WORD_RE.match(name)
+    if canonical == name and match is not None:
+        long_name = _long_name(match.group("word"))
+        if long_name is not None:
+            canonical = long_name + match.group("rest")
+    return canonical.lower()
+
+
+def name_keys(name: str) -> frozenset[str]:
+    """Return every key a spelling of this interface may share: :func:`canonical_key`, and
+    those of the other long names an ambiguous short name may stand for (``Fi1/0/1``)."""
+    match = _WORD_RE.match(name)
+    others = _OTHER_LONG_NAMES.get(match.group("word"), ()) if match is not None else ()
+    rest = match.group("rest") if match is not None else ""
+    return frozenset({canonical_key(name), *(f"{other}{rest}".lower() for other in others)})
 
 
 def parent_name(name: str) -> str | None:
@@ -135,9 +190,13 @@ def guess_type(name: str, kind: Kind, speed: int | None) -> str:
     return "other"
 
 
-def _is_internal_unit(name: str) -> bool:
+def _is_internal_unit(name: str, driver: str) -> bool:
     match = _SUBINTERFACE_RE.match(name)
-    return match is not None and int(match.group("unit")) >= INTERNAL_UNIT_MIN
+    return (
+        driver == INTERNAL_UNIT_DRIVER
+        and match is not None
+        and int(match.group("unit")) >= INTERNAL_UNIT_MIN
+    )
 
 
 def _full_match(patterns: Sequence[re.Pattern[str]], name: str) -> bool:
@@ -163,29 +222,31 @@ def skip_reason(
     name: str,
     include: Sequence[re.Pattern[str]] = (),
     exclude: Sequence[re.Pattern[str]] = (),
+    driver: str = "",
 ) -> str | None:
     """Return why an interface is skipped, or None when it is synced.
 
     An ``include`` pattern that matches brings back an interface the default list skips;
-    when ``include`` is given, names it does not match are skipped. Children of a skipped
-    interface are skipped with it.
+    when ``include`` is given, names it does not match are skipped. Children of an interface
+    skipped by ``exclude`` or the default list are skipped with it.
 
     Args:
         name: Interface name.
         include: Patterns (full match) of the interfaces to sync.
         exclude: Patterns (full match) of more interfaces to skip.
+        driver: The NAPALM driver that reported the name (some rules are a platform's own).
     """
     if include and not _full_match(include, name):
-        return "not matched by include"
+        return NOT_INCLUDED
     if _full_match(exclude, name):
         return "matched by exclude"
     if _full_match(include, name):
         return None
     if _DEFAULT_SKIP_RE.fullmatch(name):
         return "pseudo-interface (default skip list)"
-    if _is_internal_unit(name):
+    if _is_internal_unit(name, driver):
         return f"internal logical unit (>= {INTERNAL_UNIT_MIN})"
     parent = parent_name(name)
-    if parent is not None and skip_reason(parent, (), exclude) is not None:
+    if parent is not None and skip_reason(parent, (), exclude, driver) is not None:
         return f"child of skipped interface {parent}"
     return None

@@ -19,14 +19,21 @@ Retries
 
 Writes whose outcome is unknown
     A bulk write that fails after it may have reached NetBox (read timeout, connection
-    dropped, 429/502/503/504) is not sent again blindly: the client pauses, reads NetBox back
-    and sends again only what is still missing (creates: by name on the device; updates: the
+    dropped, any 5xx: NetBox commits before it runs the event rules, whose failure still
+    answers 500) is not sent again blindly: the client pauses, reads NetBox back and sends
+    again only what is still missing (creates: by name on the device; updates: the
     interfaces whose fields do not yet have the new values; deletes: the ids still present).
     A later failure of the same write (a resend refused as a duplicate because the first
     request landed late) is settled the same way before it counts. NetBox applies a bulk
     request all or nothing and holds interface names unique per device, so an interface is
-    never created twice, and a write that raises has written nothing. One bulk write sends
-    at most :data:`WRITE_ROUNDS` requests, refusals and unknown outcomes together.
+    never created twice. A write that raises lists what may not have been written ("maybe
+    not written" when NetBox could not be read back). One bulk write makes at most
+    :data:`WRITE_ROUNDS` rounds, refusals and unknown outcomes together; the session may
+    repeat a PATCH round's request up to ``retries`` times.
+
+Redirects
+    The session follows none: requests would resend a redirected bulk POST as a GET. A
+    redirect is an error naming where it points.
 
 Worst case of one host's NetBox phase
     With ``c, r = timeout``, ``N = retries``, ``A = RETRY_AFTER_MAX`` (>= ``BACKOFF_MAX``) and
@@ -80,7 +87,12 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, InvalidHeader
 from urllib3.util.retry import Retry
 
-from nornir_nb_ifsync.exceptions import DeviceNotFoundError, NetBoxError, NetBoxVersionError
+from nornir_nb_ifsync.exceptions import (
+    ConfigurationError,
+    DeviceNotFoundError,
+    NetBoxError,
+    NetBoxVersionError,
+)
 from nornir_nb_ifsync.models import NetBoxInterface
 
 logger = logging.getLogger(__name__)
@@ -114,7 +126,7 @@ BODY_EXCERPT = 300
 _VERSION_RE = re.compile(r"\d+(\.\d+)*")
 
 _READ_FIELDS = (
-    "id,name,type,enabled,description,mtu,speed,mac_address,parent,mgmt_only,"
+    "id,name,type,enabled,description,mtu,speed,mac_address,parent,lag,bridge,mgmt_only,"
     "mark_connected,cable,module,count_ipaddresses,tags"
 )
 
@@ -224,6 +236,9 @@ def make_session(
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.verify = verify
+    # requests would follow a redirect (http:// -> https://, say) by turning a bulk POST into
+    # a GET; refusing it makes the misconfigured URL an error that says so.
+    session.max_redirects = 0
     return session
 
 
@@ -256,16 +271,35 @@ def connect(
 
     Args:
         url: NetBox's base URL.
-        token: API token.
+        token: API token; blanks around it (a newline from a secret file) are dropped.
         verify: True, a CA bundle path, or False.
         timeout: (connect, read) seconds for each request.
         retries: How often a safe request is retried.
+
+    Raises:
+        ConfigurationError: The token is empty, or holds blanks or characters that are not
+            printable ASCII (it could not be sent in a header; it is not quoted).
     """
-    api = pynetbox.api(url, token=token)
+    api = pynetbox.api(url, token=checked_token(token))
     api.http_session = make_session(verify, timeout, retries)
     if verify is False:
         _warn_insecure(url)
     return api
+
+
+def checked_token(token: str) -> str:
+    """Return the token without the blanks around it, once it can be sent in a header.
+
+    Raises:
+        ConfigurationError: See :func:`connect`.
+    """
+    text = token.strip()
+    if not text or not text.isascii() or not text.isprintable() or " " in text:
+        raise ConfigurationError(
+            "the NetBox token is empty, or holds blanks or characters that are not printable "
+            "ASCII (check where it is read from; it is not shown here)"
+        )
+    return text
 
 
 _local = threading.local()
@@ -316,7 +350,12 @@ _FAILURES: tuple[type[Exception], ...] = (
     pynetbox.ContentError,
     pynetbox.AllocationError,
     requests.RequestException,
+    # A token or header that http.client cannot encode (a token given as a pynetbox.api).
+    UnicodeEncodeError,
 )
+
+#: What may be a token in a message: an Authorization header's value, a v2 or a v1 token.
+_SECRET_RE = re.compile(r"\b(Token|Bearer)\s+[^\s'\"]{8,}|\bnbt_[^\s'\"]+|\b[0-9a-fA-F]{40}\b")
 
 
 def _status(exc: BaseException | None) -> int | None:
@@ -324,8 +363,20 @@ def _status(exc: BaseException | None) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def redact(text: str) -> str:
+    """Return ``text`` with anything that may be a token replaced by ``***``."""
+    return _SECRET_RE.sub(
+        lambda m: f"{m.group(1)} ***" if m.group(1) else "***",
+        text,
+    )
+
+
 def _describe(exc: BaseException | None) -> str:
     """Say what went wrong, without the request (whose headers hold the token)."""
+    return redact(_what_went_wrong(exc))
+
+
+def _what_went_wrong(exc: BaseException | None) -> str:
     if exc is None:
         return "no answer"
     if isinstance(exc, pynetbox.RequestError):
@@ -337,6 +388,12 @@ def _describe(exc: BaseException | None) -> str:
         return f"HTTP {status}: {body}{hint}"
     if isinstance(exc, (pynetbox.ContentError, pynetbox.AllocationError)):
         return f"HTTP {_status(exc)}: {exc.error}"
+    if isinstance(exc, requests.TooManyRedirects) and exc.response is not None:
+        location = exc.response.headers.get("Location", "?")
+        return (
+            f"NetBox answered HTTP {exc.response.status_code} with a redirect to {location}; "
+            "give the URL it redirects to as nb_url (https://, no path)"
+        )
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -354,9 +411,14 @@ def _translated(action: str, device: str) -> Iterator[None]:
 
 
 def _unsettled(exc: BaseException) -> bool:
-    """True when a failed write may nevertheless have been applied by NetBox."""
+    """True when a failed write may nevertheless have been applied by NetBox.
+
+    A server error counts: NetBox commits a write before it runs the event rules, whose
+    failure then turns the answer into a 500.
+    """
     if isinstance(exc, pynetbox.RequestError):
-        return _status(exc) in RETRY_STATUSES
+        status = _status(exc)
+        return status is not None and (status in RETRY_STATUSES or status >= 500)
     if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout)):
         return False
     if isinstance(exc, requests.ConnectionError):
@@ -387,7 +449,9 @@ def _item_errors(exc: BaseException) -> list[dict[str, Any]] | None:
     except ValueError:
         return None
     errors = body.get("errors") if isinstance(body, dict) else None
-    return errors if isinstance(errors, list) and errors else None
+    if not isinstance(errors, list) or not errors:
+        return None
+    return errors if all(isinstance(e, dict) for e in errors) else None
 
 
 def _reason(errors: object) -> str:
@@ -635,14 +699,25 @@ class NetBox:
         return records
 
     def ensure_tag(self, slug: str, device: str) -> None:
-        """Create the tag ``slug`` unless NetBox has it (looked up once per client)."""
+        """Create the tag ``slug`` unless NetBox has it (looked up once per client).
+
+        Hosts in other threads may create it at the same moment: a refused create is
+        followed by one more look-up, and only a tag still missing then is an error.
+        """
         with _versions_lock:
             known = slug in _tags.setdefault(self.api, set())
         if known:
             return
         with _translated(f"looking up tag {slug}", device):
-            if self.api.extras.tags.get(slug=slug) is None:
-                self.api.extras.tags.create(name=slug, slug=slug)
+            exists = self.api.extras.tags.get(slug=slug) is not None
+        if not exists:
+            try:
+                with _translated(f"creating tag {slug}", device):
+                    self.api.extras.tags.create(name=slug, slug=slug)
+            except NetBoxError:
+                with _translated(f"looking up tag {slug}", device):
+                    if self.api.extras.tags.get(slug=slug) is None:
+                        raise
         with _versions_lock:
             _tags[self.api].add(slug)
 
@@ -874,6 +949,8 @@ def _to_interface(record: Any) -> NetBoxInterface:
         speed=record.speed,
         mac_address=str(record.mac_address).upper() if record.mac_address else None,
         parent_id=int(record.parent.id) if record.parent else None,
+        lag_id=int(record.lag.id) if record.lag else None,
+        bridge_id=int(record.bridge.id) if record.bridge else None,
         mgmt_only=bool(record.mgmt_only),
         connected=bool(record.cable) or bool(record.mark_connected),
         ip_count=int(record.count_ipaddresses or 0),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import reprlib
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,13 @@ import netaddr
 
 from nornir_nb_ifsync.exceptions import GetterOutputError
 from nornir_nb_ifsync.models import DeviceInterface, Kind, Skipped
-from nornir_nb_ifsync.names import guess_type, interface_kind, parent_name, skip_reason
+from nornir_nb_ifsync.names import (
+    NOT_INCLUDED,
+    guess_type,
+    interface_kind,
+    parent_name,
+    skip_reason,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,9 @@ MTU_MIN, MTU_MAX = 1, 65536
 PHYSICAL_SPEED_MAX = 1_600_000_000
 #: Fastest plausible LAG, kbit/s (100 Tbit/s).
 LAG_SPEED_MAX = 100_000_000_000
+
+#: Line breaks, tabs and other control characters that separate words in a description.
+_CONTROL_BLANKS_RE = re.compile(r"[\t\n\v\f\r\x1c-\x1f\x85]+")
 
 _MAC_SENTINELS = frozenset({"", "none", "unspecified", "unknown", "n/a", "null"})
 
@@ -97,8 +107,10 @@ def mtu_bytes(value: float | int) -> int | None:
     """
     if not _finite(value) or value <= 0:
         return None
-    if value != int(value) or value > MTU_MAX:
+    if value > MTU_MAX:
         raise UnusableValueError(f"MTU {_number(value)} is outside {MTU_MIN}..{MTU_MAX}")
+    if value != int(value):
+        raise UnusableValueError(f"MTU {_number(value)} is not a whole number of bytes")
     return int(value)
 
 
@@ -108,10 +120,13 @@ def _finite(value: float | int) -> bool:
 
 
 def _number(value: float | int) -> str:
-    """Show a number in a message; an int too large for a float is shown by its size."""
+    """Show a number in a message as reported (a whole float without ``.0``); an int too
+    large to read is shown by its size."""
     if isinstance(value, int) and value.bit_length() > 64:
         return f"{'-' if value < 0 else ''}<{value.bit_length()}-bit integer>"
-    return f"{value:g}"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
 
 
 def mac_address(value: str) -> str | None:
@@ -139,10 +154,12 @@ def mac_address(value: str) -> str | None:
 def description(value: str) -> str:
     """Clean a description the way NetBox stores it.
 
-    Strips, removes control characters (NetBox refuses NUL) and unpaired surrogates, cuts to
-    NetBox's 200 characters and strips again. Everything else, unicode included, is kept.
+    Turns line breaks and tabs into one space, removes the other control characters (NetBox
+    refuses NUL) and unpaired surrogates, strips, cuts to NetBox's 200 characters and strips
+    again. Everything else, unicode included, is kept.
     """
-    kept = "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cs"))
+    spaced = _CONTROL_BLANKS_RE.sub(" ", value)
+    kept = "".join(ch for ch in spaced if unicodedata.category(ch) not in ("Cc", "Cs"))
     return kept.strip()[:DESCRIPTION_MAX_LENGTH].strip()
 
 
@@ -225,18 +242,20 @@ def normalize(
     reply: object,
     include: Sequence[Pattern[str]] = (),
     exclude: Sequence[Pattern[str]] = (),
+    driver: str = "",
 ) -> Normalized:
     """Normalise a device's whole ``get_interfaces`` reply.
 
     An interface whose entry is not the documented shape is skipped (named with its field);
     pseudo-interfaces and names NetBox cannot hold are skipped with their reason. A parent
-    that is skipped takes its children with it.
+    that is skipped takes its children with it, unless it is only outside ``include``.
 
     Args:
         device: Device name, for messages.
         reply: What ``get_interfaces`` returned.
         include: Patterns (full match) of the interfaces to sync.
         exclude: Patterns (full match) of more interfaces to skip.
+        driver: The NAPALM driver that produced the reply (for its platform's own rules).
 
     Raises:
         GetterOutputError: The reply is not a mapping of interfaces.
@@ -250,10 +269,12 @@ def normalize(
     dropped: set[str] = set()
     for name, data in reply.items():
         reason = name_problem(name) if isinstance(name, str) else None
-        reason = reason or (skip_reason(name, include, exclude) if isinstance(name, str) else None)
+        if isinstance(name, str) and reason is None:
+            reason = skip_reason(name, include, exclude, driver)
         if reason is not None:
             skipped.append(Skipped(str(name), reason))
-            dropped.add(str(name))
+            if reason != NOT_INCLUDED:
+                dropped.add(str(name))
             continue
         try:
             checked = check_shape(device, name, data)

@@ -20,7 +20,7 @@ from nornir_nb_ifsync.models import (
     Plan,
     Skipped,
 )
-from nornir_nb_ifsync.names import canonical_key
+from nornir_nb_ifsync.names import canonical_key, name_keys
 from nornir_nb_ifsync.normalize import Normalized
 from nornir_nb_ifsync.stale import StalePlan, StalePolicy, plan_stale, untag_returning
 
@@ -72,33 +72,41 @@ def _create_values(
 
 
 def _depth(name: str, parents: Mapping[str, str | None]) -> int:
+    """How many parents above ``name`` are to be created too (a loop counts once)."""
     depth, seen = 0, {name}
     parent = parents.get(name)
     while parent is not None and parent not in seen:
+        seen.add(parent)
         depth, parent = depth + 1, parents.get(parent)
-        seen.add(parent or "")
     return depth
 
 
-def _resolve_parents(matching: Matching, skipped: list[Skipped]) -> dict[str, str | None]:
+def _resolve_parents(
+    matching: Matching, netbox: Sequence[NetBoxInterface], skipped: list[Skipped]
+) -> dict[str, str | None]:
     """Map each device interface's name to its parent's name in NetBox's spelling.
 
-    A parent the device reports but neither NetBox nor the plan has is dropped, with a note.
+    The parent is looked for among the interfaces synced from the device, then among those
+    NetBox already has (a parent outside ``include``). One in neither is dropped, with a note.
     """
     netbox_name = {i.name: nb.name for i, nb in matching.pairs}
     netbox_name.update({i.name: i.name for i in matching.missing})
+    in_netbox = {canonical_key(nb.name): nb.name for nb in netbox}
     parents: dict[str, str | None] = {}
     for interface in [i for i, _ in matching.pairs] + list(matching.missing):
-        if interface.parent is None:
+        parent = interface.parent
+        if parent is None:
             parents[interface.name] = None
-        elif interface.parent in netbox_name:
-            parents[interface.name] = netbox_name[interface.parent]
+        elif parent in netbox_name:
+            parents[interface.name] = netbox_name[parent]
+        elif canonical_key(parent) in in_netbox:
+            parents[interface.name] = in_netbox[canonical_key(parent)]
         else:
             parents[interface.name] = None
             skipped.append(
                 Skipped(
                     interface.name,
-                    f"parent {interface.parent} is neither on the device nor in NetBox",
+                    f"parent {parent} is neither synced from the device nor in NetBox",
                     "parent",
                 )
             )
@@ -138,11 +146,9 @@ def _stale_candidates(
     An interface the device reported but the rules skipped is not stale, nor is one outside
     ``include`` / inside ``exclude`` or the default skip list.
     """
-    reported = {canonical_key(i.name) for i in normalized.interfaces}
-    reported |= {canonical_key(s.name) for s in normalized.skipped}
-    return [
-        nb for nb in not_on_device if in_scope(nb.name) and canonical_key(nb.name) not in reported
-    ]
+    names = [i.name for i in normalized.interfaces] + [s.name for s in normalized.skipped]
+    reported = {key for name in names for key in name_keys(name)}
+    return [nb for nb in not_on_device if in_scope(nb.name) and not name_keys(nb.name) & reported]
 
 
 def build_plan(
@@ -171,7 +177,7 @@ def build_plan(
     skipped = list(normalized.skipped)
     matching = match_interfaces(normalized.interfaces, netbox)
     skipped.extend(matching.duplicates)
-    parents = _resolve_parents(matching, skipped)
+    parents = _resolve_parents(matching, netbox, skipped)
     nb_names = {nb.id: nb.name for nb in netbox}
 
     stale = _stale_candidates(normalized, matching.not_on_device, in_scope)
@@ -206,7 +212,7 @@ def build_plan(
         updates=tuple(updates),
         unchanged=tuple(unchanged),
         skipped=tuple(skipped),
-        not_on_device=tuple(nb.name for nb in matching.not_on_device),
+        not_on_device=tuple(nb.name for nb in stale),
         deletes=stale_plan.deletes,
         kept=stale_plan.kept,
     )

@@ -17,6 +17,7 @@ always wins.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 
 from nornir.core.inventory import ConnectionOptions, Host
@@ -26,43 +27,27 @@ from nornir_nb_ifsync.exceptions import UnknownPlatformError
 #: The connection the sync uses.
 CONNECTION_NAME = "napalm"
 
-#: NetBox platform names and slugs (lower case) -> NAPALM driver.
+
+def platform_key(platform: str) -> str:
+    """Return how a NetBox platform is looked up: lower case, with runs of blanks, ``_`` and
+    ``-`` as one ``-`` (``Cisco IOS_XE`` -> ``cisco-ios-xe``)."""
+    return re.sub(r"[\s_-]+", "-", platform.strip().lower())
+
+
+_NAMES_BY_DRIVER: Mapping[str, tuple[str, ...]] = {
+    "ios": ("ios", "cisco-ios", "ios-xe", "iosxe", "cisco-ios-xe", "cisco-iosxe", "cisco-xe"),
+    "eos": ("eos", "arista-eos"),
+    "nxos": ("nxos", "nx-os", "cisco-nxos", "cisco-nx-os"),
+    "nxos_ssh": ("nxos-ssh", "cisco-nxos-ssh"),
+    "iosxr": ("iosxr", "ios-xr", "cisco-iosxr", "cisco-ios-xr", "cisco-xr"),
+    "iosxr_netconf": ("iosxr-netconf", "cisco-iosxr-netconf"),
+    "junos": ("junos", "juniper-junos", "juniper"),
+    "mock": ("mock",),
+}
+
+#: NetBox platform names and slugs, as :func:`platform_key` gives them -> NAPALM driver.
 PLATFORM_DRIVERS: Mapping[str, str] = {
-    **{
-        name: "ios"
-        for name in (
-            "ios",
-            "cisco-ios",
-            "cisco ios",
-            "cisco_ios",
-            "ios-xe",
-            "iosxe",
-            "cisco-ios-xe",
-            "cisco ios-xe",
-            "cisco ios xe",
-        )
-    },
-    **{name: "eos" for name in ("eos", "arista-eos", "arista eos", "arista_eos")},
-    **{
-        name: "nxos"
-        for name in ("nxos", "nx-os", "cisco-nxos", "cisco nx-os", "cisco_nxos", "cisco-nx-os")
-    },
-    "nxos_ssh": "nxos_ssh",
-    **{
-        name: "iosxr"
-        for name in (
-            "iosxr",
-            "ios-xr",
-            "cisco-iosxr",
-            "cisco-ios-xr",
-            "cisco ios-xr",
-            "cisco ios xr",
-            "cisco_iosxr",
-        )
-    },
-    "iosxr_netconf": "iosxr_netconf",
-    **{name: "junos" for name in ("junos", "juniper-junos", "juniper junos", "juniper_junos")},
-    "mock": "mock",
+    name: driver for driver, names in _NAMES_BY_DRIVER.items() for name in names
 }
 
 #: The NAPALM drivers the sync is tested with.
@@ -78,9 +63,8 @@ def napalm_driver(platform: str | None, extra: Mapping[str, str] | None = None) 
     """
     if not platform:
         return None
-    key = platform.strip().lower()
-    table = {**PLATFORM_DRIVERS, **{k.strip().lower(): v for k, v in (extra or {}).items()}}
-    return table.get(key)
+    table = {**PLATFORM_DRIVERS, **{platform_key(k): v for k, v in (extra or {}).items()}}
+    return table.get(platform_key(platform))
 
 
 def explicit_napalm_platform(host: Host) -> str | None:
@@ -129,6 +113,17 @@ def check_driver(host: Host) -> str:
         "connection_options.napalm.platform for the host",
         device=host.name,
     )
+
+
+def rules_driver(host: Host, driver: str) -> str:
+    """Return the driver whose platform rules apply to what the host reports.
+
+    That is ``driver``, except for NAPALM's ``mock`` driver, which replays another
+    platform's replies: then the driver the host's own platform maps to, if any.
+    """
+    if driver == "mock":
+        return napalm_driver(host.platform) or driver
+    return driver
 
 
 def _loadable(driver: str) -> bool:

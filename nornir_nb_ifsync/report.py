@@ -51,7 +51,7 @@ def build_report(
         )
     done = {c.name for c in applied.created} | {u.name for u in applied.updated}
     done |= {d.name for d in applied.deleted}
-    refused = {s.name for s in applied.refused}
+    refused = {s.name for s in applied.refused if s.field is None} | set(applied.dropped)
     planned = [c.name for c in plan.creates] + [u.name for u in plan.updates]
     planned += [d.name for d in plan.deletes]
     return SyncReport(

@@ -176,24 +176,36 @@ def plan_stale(
     return _plan_deletes(acted, netbox, policy, kept)
 
 
+def _holders(interface: NetBoxInterface) -> tuple[tuple[int | None, str], ...]:
+    """The interfaces ``interface`` belongs to, each with what it is to it."""
+    return (
+        (interface.parent_id, "parent"),
+        (interface.lag_id, "LAG"),
+        (interface.bridge_id, "bridge"),
+    )
+
+
 def _plan_deletes(
     acted: list[NetBoxInterface],
     netbox: Sequence[NetBoxInterface],
     policy: StalePolicy,
     kept: list[Skipped],
 ) -> StalePlan:
-    """Delete what may go: never a parent whose child stays, never more than max_delete."""
+    """Delete what may go: never more than max_delete, and never a parent, LAG or bridge
+    one of whose members stays (NetBox would silently unset the member's field)."""
     by_id = {nb.id: nb for nb in netbox}
     going = {nb.id for nb in acted}
     changed = True
     while changed:
         changed = False
         for nb in netbox:
-            if nb.id not in going and nb.parent_id in going:
-                parent = by_id[nb.parent_id]
-                going.discard(parent.id)
-                kept.append(Skipped(parent.name, f"stale, kept: parent of {nb.name}"))
-                changed = True
+            if nb.id in going:
+                continue
+            for holder_id, role in _holders(nb):
+                if holder_id in going:
+                    going.discard(holder_id)
+                    kept.append(Skipped(by_id[holder_id].name, f"stale, kept: {role} of {nb.name}"))
+                    changed = True
     deletes = [nb for nb in acted if nb.id in going]
     if policy.max_delete is not None and len(deletes) > policy.max_delete:
         reason = (

@@ -27,10 +27,10 @@ from nornir_nb_ifsync.exceptions import (
 )
 from nornir_nb_ifsync.models import NetBoxInterface, Plan, SyncReport
 from nornir_nb_ifsync.names import compile_patterns, skip_reason
-from nornir_nb_ifsync.netbox import NetBox, thread_client
+from nornir_nb_ifsync.netbox import NetBox, redact, thread_client
 from nornir_nb_ifsync.normalize import Normalized, normalize
 from nornir_nb_ifsync.plan import build_plan, owned_fields
-from nornir_nb_ifsync.platforms import CONNECTION_NAME, check_driver
+from nornir_nb_ifsync.platforms import CONNECTION_NAME, check_driver, rules_driver
 from nornir_nb_ifsync.report import build_report, render_diff, summary_line
 from nornir_nb_ifsync.stale import StalePolicy, stale_policy
 
@@ -122,14 +122,14 @@ def netbox_update_interfaces(
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc), device=host) from exc
-    check_driver(task.host)
+    driver = rules_driver(task.host, check_driver(task.host))
     device_id = _device_id(task)
     api = netbox or _api_from_config(task)
     target = open_branch(api, branch, dry_run=dry, device=host) if branch is not None else None
     client = NetBox(target.sync_api if target is not None else api, _changelog_message(run_id))
 
     reply = _read_device(task)
-    normalized = normalize(host, reply, include_re, exclude_re)
+    normalized = normalize(host, reply, include_re, exclude_re, driver)
     if not normalized.interfaces:
         logger.warning("%s: the device reported no interface to sync; nothing is written", host)
     try:
@@ -142,7 +142,7 @@ def netbox_update_interfaces(
             normalized=normalized,
             owned=owned,
             policy=policy,
-            in_scope=lambda name: skip_reason(name, include_re, exclude_re) is None,
+            in_scope=lambda name: skip_reason(name, include_re, exclude_re, driver) is None,
             dry=dry,
             run_id=run_id,
             target=target,
@@ -188,13 +188,8 @@ def _reconcile(
     """
     host = task.host.name
     client.version(host)
-    try:
-        device_id, device = client.find_device(host, device_id)
-        netbox_interfaces = client.read_interfaces(device_id, device)
-    except DeviceNotFoundError as exc:
-        if target is None:
-            raise
-        raise target.explain(exc) from exc
+    device_id, device = client.find_device(host, device_id)
+    netbox_interfaces = client.read_interfaces(device_id, device)
     primary_ip_ids: set[int] = set()
     if _needs_primary_ips(policy, netbox_interfaces):
         primary_ip_ids = client.primary_ip_interfaces(device_id, device)
@@ -213,6 +208,12 @@ def _reconcile(
         apply_plan(plan, client, device_id, device, existing, applied)
     except IfSyncError as exc:
         error = exc
+    except Exception as exc:  # the report must still say what was written before
+        error = IfSyncError(
+            f"writing stopped by an unexpected {type(exc).__name__}: {redact(str(exc))}",
+            device=device,
+        )
+        error.__cause__ = exc
     if target is not None and (error is None or applied.wrote):
         error = target.check_writes(device_id, _changelog_message(run_id), device, error)
     if error is not None:
@@ -310,4 +311,7 @@ def _api_from_config(task: Task) -> Any:
             "(nb_url, nb_token), or set NB_URL and NB_TOKEN",
             device=task.host.name,
         )
-    return thread_client(str(url), str(token), verify)
+    try:
+        return thread_client(str(url), str(token), verify)
+    except ConfigurationError as exc:
+        raise ConfigurationError(exc.message, device=task.host.name) from None

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -459,9 +460,11 @@ class _MainCheck:
         self.core = self
         self.object_changes = self
 
-    def count(self, **query: Any) -> int:
+    def filter(self, **query: Any) -> list[Any]:
         self.queries.append(query)
-        return self.landed
+        run = SimpleNamespace(message=query["q"])
+        longer = SimpleNamespace(message=f"{query['q']}0")
+        return [run] * self.landed + [longer]
 
 
 def _target(landed: int = 0) -> BranchTarget:

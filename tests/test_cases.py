@@ -71,7 +71,9 @@ def test_case(case_file: Path, netbox_lab: NetBoxLab, tmp_path: Path) -> None:
     device_id = create_device(api, f"case-{case_file.stem}", "mock")
     create_interfaces(api, device_id, case["netbox_before"])
     replies = write_mock_replies(tmp_path / "mock", {"get_interfaces": case["get_interfaces"]})
-    nr = make_nornir([mock_host(f"case-{case_file.stem}", device_id, replies)])
+    nr = make_nornir(
+        [mock_host(f"case-{case_file.stem}", device_id, replies, platform=case["platform"])]
+    )
     changes_before = api.core.object_changes.count()
 
     with counting(api) as dry_requests:

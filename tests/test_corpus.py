@@ -66,7 +66,8 @@ def test_corpus_device_syncs_without_junk(
     name = f"corpus-{corpus_file.stem}"
     device_id = create_device(api, name, "mock")
     path = write_mock_replies(tmp_path, {"get_interfaces": reply})
-    nr = make_nornir([mock_host(name, device_id, path)])
+    platform = corpus_file.stem.split("__")[0]
+    nr = make_nornir([mock_host(name, device_id, path, platform=platform)])
 
     first = nr.run(task=netbox_update_interfaces, netbox=api, on_failed=True)
     records = {r.name: r for r in _read_back(api, device_id)}
@@ -74,14 +75,11 @@ def test_corpus_device_syncs_without_junk(
 
     report = first[name][0].result
     assert not first[name].failed, report
-    synced = {
-        n
-        for n in reply
-        if skip_reason(n) is None and n not in {s.name for s in report.skipped if s.field is None}
-    }
+    skipped = {s.name for s in report.skipped if s.field is None}
+    synced = {n for n in reply if skip_reason(n, driver=platform) is None and n not in skipped}
     assert set(records) == synced
     for if_name, record in records.items():
-        assert skip_reason(if_name) is None, f"{if_name} is on the default skip list"
+        assert skip_reason(if_name, driver=platform) is None, f"{if_name} is skipped"
         _assert_no_junk(if_name, record, reply[if_name])
         parent = parent_name(if_name)
         if parent in records:

@@ -289,7 +289,7 @@ def test_broken_device_fails_its_host_only_and_writes_nothing(
     ids = create_devices(api, [broken, good])
     broken_id, good_id = ids[broken], ids[good]
     reply = BROKEN_REPLIES.get(case, GOOD)
-    options = {"fail_on_open": True} if case == "fails-on-open" else {}
+    options: dict[str, Any] = {"fail_on_open": True} if case == "fails-on-open" else {}
     hosts = [
         mock_host(
             broken,

@@ -6,15 +6,19 @@ import re
 
 import pytest
 
+from nornir_nb_ifsync import connect
 from nornir_nb_ifsync.models import Kind
 from nornir_nb_ifsync.names import (
+    GUESSABLE_TYPES,
     canonical_key,
     compile_patterns,
     guess_type,
     interface_kind,
+    name_keys,
     parent_name,
     skip_reason,
 )
+from tests.lab.netbox_server import NetBoxLab
 
 
 @pytest.mark.parametrize(
@@ -37,6 +41,13 @@ from nornir_nb_ifsync.names import (
         ("ae0", Kind.LAG),
         ("Bundle-Ether1", Kind.LAG),
         ("Bundle-Ether1.100", Kind.VIRTUAL),
+        ("PortChannel0001", Kind.LAG),
+        ("pseudowire100006", Kind.VIRTUAL),
+        ("PW-Ether1", Kind.VIRTUAL),
+        ("VirtualPortGroup0", Kind.VIRTUAL),
+        ("Virtual-Template1", Kind.VIRTUAL),
+        ("NVI0", Kind.VIRTUAL),
+        ("LISP0", Kind.VIRTUAL),
     ],
 )
 def test_interface_kind(name: str, kind: Kind) -> None:
@@ -68,6 +79,12 @@ def test_parent_name(name: str, parent: str | None) -> None:
         ("et-0/0/0", 100_000_000, "100gbase-x-qsfp28"),
         ("xe-0/0/0", None, "10gbase-x-sfpp"),
         ("Ethernet3", None, "other"),
+        ("Ethernet4", 10_000, "other"),
+        ("Ethernet5", 100_000, "100base-tx"),
+        ("TwoGigabitEthernet1/0/1", 1_000_000, "2.5gbase-t"),
+        ("FiveGigabitEthernet1/0/1", None, "5gbase-t"),
+        ("ge-0/0/1", None, "1000base-t"),
+        ("fe-0/0/1", None, "100base-tx"),
         ("Loopback0", None, "virtual"),
         ("Port-Channel10", 200_000_000, "lag"),
     ],
@@ -76,10 +93,33 @@ def test_guess_type(name: str, speed: int | None, expected: str) -> None:
     assert guess_type(name, interface_kind(name), speed) == expected
 
 
-def test_canonical_key_matches_short_and_long_spellings() -> None:
-    assert canonical_key("Gi0/1") == canonical_key("GigabitEthernet0/1")
-    assert canonical_key("Po10") == canonical_key("Port-Channel10")
+@pytest.mark.parametrize(
+    ("short", "long"),
+    [
+        ("Gi0/1", "GigabitEthernet0/1"),
+        ("GI0/1", "GigabitEthernet0/1"),
+        ("TE1/1", "TenGigabitEthernet1/1"),
+        ("Po10", "Port-Channel10"),
+        ("BE1", "Bundle-Ether1"),
+        ("Be1.100", "Bundle-Ether1.100"),
+        ("Mg0/RP0/CPU0/0", "MgmtEth0/RP0/CPU0/0"),
+    ],
+)
+def test_canonical_key_matches_short_and_long_spellings(short: str, long: str) -> None:
+    assert canonical_key(short) == canonical_key(long)
+
+
+def test_canonical_key_keeps_different_interfaces_apart() -> None:
     assert canonical_key("Gi0/1") != canonical_key("Gi0/2")
+    assert canonical_key("et-0/0/0") != canonical_key("Ethernet-0/0/0")
+
+
+def test_name_keys_of_an_ambiguous_short_name_hold_both_long_names() -> None:
+    keys = name_keys("Fi1/0/1")
+
+    assert canonical_key("FiftyGigabitEthernet1/0/1") in keys
+    assert canonical_key("FiveGigabitEthernet1/0/1") in keys
+    assert name_keys("Ethernet1") == {"ethernet1"}
 
 
 @pytest.mark.parametrize(
@@ -91,6 +131,7 @@ def test_canonical_key_matches_short_and_long_spellings() -> None:
         ("Null0", "pseudo-interface (default skip list)"),
         ("Control Plane Interface", "pseudo-interface (default skip list)"),
         ("lo0.16384", "internal logical unit (>= 16384)"),
+        ("ae0.32767", "internal logical unit (>= 16384)"),
         ("gre.0", "child of skipped interface gre"),
         ("ge-0/0/0", None),
         ("lo0.0", None),
@@ -98,7 +139,15 @@ def test_canonical_key_matches_short_and_long_spellings() -> None:
     ],
 )
 def test_skip_reason_default_list(name: str, reason: str | None) -> None:
-    assert skip_reason(name) == reason
+    assert skip_reason(name, driver="junos") == reason
+
+
+@pytest.mark.parametrize(
+    "name", ["GigabitEthernet0/0/0/0.20001", "Bundle-Ether1.16384", "Ethernet1.30000"]
+)
+def test_skip_reason_high_units_are_internal_on_junos_only(name: str) -> None:
+    assert skip_reason(name, driver="iosxr") is None
+    assert skip_reason(name) is None
 
 
 def test_skip_reason_include_and_exclude() -> None:
@@ -118,3 +167,12 @@ def test_compile_patterns_names_the_option() -> None:
 
 def test_compile_patterns_returns_compiled() -> None:
     assert compile_patterns(["a.*"], "include") == (re.compile("a.*"),)
+
+
+@pytest.mark.lab
+def test_every_type_the_rules_guess_is_one_netbox_accepts(netbox_lab: NetBoxLab) -> None:
+    api = connect(netbox_lab.url, netbox_lab.token_v1)
+
+    accepted = {choice["value"] for choice in api.dcim.interfaces.choices()["type"]}
+
+    assert accepted >= GUESSABLE_TYPES, sorted(GUESSABLE_TYPES - accepted)

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pynetbox
 import pytest
 import urllib3
 
 from nornir_nb_ifsync import netbox as nbmod
 from nornir_nb_ifsync import netbox_update_interfaces
-from nornir_nb_ifsync.exceptions import NetBoxError
+from nornir_nb_ifsync.exceptions import ConfigurationError, NetBoxError
 from nornir_nb_ifsync.netbox import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
@@ -34,6 +35,7 @@ from nornir_nb_ifsync.netbox import (
     NetBox,
     Refusal,
     connect,
+    redact,
     request_worst_case,
     thread_client,
     worst_case_seconds,
@@ -57,6 +59,10 @@ class FakeNetBox:
     Names are unique per device, as in NetBox; a bulk request is applied all or nothing.
     ``hide_next_create`` makes the next create invisible to reads until another create
     arrives, like a transaction that commits after the client gave up on it.
+    ``next_post_answer`` answers the next POST with (status, body, headers) without applying
+    it; ``next_post_commit_answer`` applies it, then answers so (NetBox failing after its
+    commit). It also knows tags (``/api/extras/tags/``); ``tag_created_meanwhile`` makes the
+    next tag look-up miss a tag that exists, as when another host creates it at that moment.
     """
 
     def __init__(self) -> None:
@@ -64,6 +70,11 @@ class FakeNetBox:
         self.requests: Counter[str] = Counter()
         self.hide_next_create = False
         self.duplicate_status = 400
+        self.next_post_answer: tuple[int, object, dict[str, str]] | None = None
+        self.next_post_commit_answer: tuple[int, object] | None = None
+        self.tags: dict[str, dict[str, Any]] = {}
+        self.tag_created_meanwhile = False
+        self.reply_headers: dict[str, str] = {}
         self._hidden: set[int] = set()
         self.lock = threading.Lock()
         self._next_id = 1
@@ -100,6 +111,8 @@ class FakeNetBox:
             "speed": item.get("speed"),
             "mac_address": item.get("mac_address"),
             "parent": None,
+            "lag": None,
+            "bridge": None,
             "mgmt_only": False,
             "mark_connected": False,
             "cable": None,
@@ -126,6 +139,9 @@ class FakeNetBox:
                 self.send_header("API-Version", "4.7")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for header, value in fake.reply_headers.items():
+                    self.send_header(header, value)
+                fake.reply_headers = {}
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -153,6 +169,8 @@ class FakeNetBox:
         """Answer one request (called with the lock held)."""
         if path in ("/api/", "/api/status/"):
             return 200, {"netbox-version": "4.7.3"}
+        if path == "/api/extras/tags/":
+            return self._answer_tags(method, query, body)
         if path != "/api/dcim/interfaces/":
             return 404, {"detail": "Not found."}
         if method == "GET":
@@ -162,6 +180,15 @@ class FakeNetBox:
             if "id" in query:
                 found = [i for i in found if str(i["id"]) in query["id"]]
             return 200, {"count": len(found), "next": None, "previous": None, "results": found}
+        if method == "POST" and self.next_post_answer is not None:
+            status, answer, self.reply_headers = self.next_post_answer
+            self.next_post_answer = None
+            return status, answer
+        if method == "POST" and self.next_post_commit_answer is not None:
+            created = [self._create(item) for item in body]
+            answer = self.next_post_commit_answer
+            self.next_post_commit_answer = None
+            return answer
         if method == "POST":
             self._hidden.clear()
             taken = {(i["device"]["id"], i["name"]) for i in self.interfaces.values()}
@@ -205,6 +232,20 @@ class FakeNetBox:
                 del self.interfaces[item["id"]]
             return 204, None
         return 405, {"detail": "method not allowed"}
+
+    def _answer_tags(
+        self, method: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, object]:
+        if method == "GET":
+            found = [t for t in self.tags.values() if t["slug"] in query.get("slug", [])]
+            if self.tag_created_meanwhile:
+                found, self.tag_created_meanwhile = [], False
+            return 200, {"count": len(found), "next": None, "previous": None, "results": found}
+        if body["slug"] in self.tags:
+            return 400, {"slug": ["tag with this slug already exists."]}
+        tag = {"id": len(self.tags) + 1, "name": body["name"], "slug": body["slug"]}
+        self.tags[tag["slug"]] = tag
+        return 201, tag
 
     def __enter__(self) -> FakeNetBox:
         self._thread.start()
@@ -473,6 +514,85 @@ def test_landed_after_all_moves_a_late_write_out_of_the_refusals() -> None:
     assert written == {"Vlan1": 11}
 
 
+def test_create_committed_then_answered_500_counts_as_written(fake: FakeNetBox) -> None:
+    fake.next_post_commit_answer = (500, {"error": "event rule failed", "exception": "Error"})
+
+    outcome = _client(fake.url).create_interfaces(_creates("Vlan1", "Vlan2"), "r1")
+
+    assert set(outcome.written) == {"Vlan1", "Vlan2"}
+    assert fake.names() == ["Vlan1", "Vlan2"]
+    assert fake.requests["POST"] == 1
+
+
+def test_create_refused_without_naming_items_is_a_clean_error(fake: FakeNetBox) -> None:
+    fake.next_post_answer = (400, {"errors": ["blocked by the web firewall"]}, {})
+
+    with pytest.raises(NetBoxError) as raised:
+        _client(fake.url).create_interfaces(_creates("Vlan1"), "r1")
+
+    assert str(raised.value) == (
+        'r1: creating interfaces: HTTP 400: {"errors": ["blocked by the web firewall"]}'
+    )
+    assert fake.names() == []
+
+
+def test_redirect_is_not_followed_and_says_where_it_points(fake: FakeNetBox) -> None:
+    fake.next_post_answer = (301, None, {"Location": "https://netbox.example/api/dcim/"})
+
+    with pytest.raises(NetBoxError) as raised:
+        _client(fake.url).create_interfaces(_creates("Vlan1"), "r1")
+
+    assert "redirect to https://netbox.example/api/dcim/" in str(raised.value)
+    assert fake.requests["POST"] == 1
+    assert fake.requests["GET"] <= 1
+    assert fake.names() == []
+
+
+def test_ensure_tag_created_by_another_host_meanwhile_is_found(fake: FakeNetBox) -> None:
+    fake.tags["stale"] = {"id": 1, "name": "stale", "slug": "stale"}
+    fake.tag_created_meanwhile = True
+
+    _client(fake.url).ensure_tag("stale", "r1")
+
+    assert fake.requests["POST"] == 1
+    assert list(fake.tags) == ["stale"]
+
+
+def test_ensure_tag_creates_a_missing_tag(fake: FakeNetBox) -> None:
+    _client(fake.url).ensure_tag("stale", "r1")
+
+    assert list(fake.tags) == ["stale"]
+
+
+def test_task_keeps_its_report_when_an_answer_breaks_the_client(
+    fake: FakeNetBox, tmp_path: Path
+) -> None:
+    fake.add("Ethernet1", mtu=1400)
+    fake.next_post_answer = (201, {"id": 99, "name": "Ethernet2"}, {})
+    port = {
+        "is_enabled": True,
+        "is_up": True,
+        "description": "",
+        "last_flapped": -1.0,
+        "speed": 1000.0,
+        "mtu": 1500,
+        "mac_address": "",
+    }
+    replies = write_mock_replies(
+        tmp_path, {"get_interfaces": {"Ethernet1": port, "Ethernet2": port}}
+    )
+    nr = make_nornir([mock_host("r1", DEVICE_ID, replies)])
+
+    result = nr.run(task=netbox_update_interfaces, netbox=connect(fake.url, TOKEN))["r1"]
+
+    assert result.failed
+    assert str(result.exception).startswith("r1: writing stopped by an unexpected AttributeError")
+    report = result[0].result
+    assert report.created == ()
+    assert report.not_written == ("Ethernet2", "Ethernet1")
+    assert "x not written (failed): Ethernet2, Ethernet1" in result[0].diff
+
+
 # --------------------------------------------------------------------------- updates, deletes
 
 
@@ -572,6 +692,51 @@ def test_netbox_repr_shows_the_url_and_not_the_token(fake: FakeNetBox) -> None:
 
     assert text == f"NetBox('{fake.url}/api')"
     assert TOKEN not in text
+
+
+def test_connect_drops_the_newline_a_secret_file_leaves(fake: FakeNetBox) -> None:
+    api = connect(fake.url, f"{TOKEN}\n")
+
+    assert api.token == TOKEN
+    assert NetBox(api).version("r1") is not None
+
+
+@pytest.mark.parametrize("token", ["", f"{TOKEN[:20]} {TOKEN[20:]}", f"{TOKEN}\u2019", "a\x00b"])
+def test_connect_refuses_a_token_that_cannot_be_a_header_without_showing_it(
+    fake: FakeNetBox, token: str
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        connect(fake.url, token)
+
+    assert "token" in str(raised.value)
+    assert TOKEN[:20] not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"InvalidHeader: 'Token {TOKEN}\\n'", "InvalidHeader: 'Token ***'"),
+        ("header 'Bearer nbt_abc.secretsecret'", "header 'Bearer ***'"),
+        (f"raw {TOKEN} and nbt_k3y.s3cret", "raw *** and ***"),
+        (
+            "check the token and its NetBox permissions",
+            "check the token and its NetBox permissions",
+        ),
+    ],
+)
+def test_redact_hides_what_may_be_a_token(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_error_of_a_token_requests_cannot_send_does_not_show_it(fake: FakeNetBox) -> None:
+    client = NetBox(pynetbox.api(fake.url, token=f"{TOKEN}\n"))
+
+    with pytest.raises(NetBoxError) as raised:
+        client.version("r1")
+
+    assert "InvalidHeader" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+    assert TOKEN[:8] not in str(raised.value)
 
 
 def test_thread_client_gives_each_thread_its_own_session(fake: FakeNetBox) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -106,7 +107,8 @@ def test_mac_address_refuses_garbage(value: str) -> None:
     ("value", "expected"),
     [
         ("  uplink  ", "uplink"),
-        ("a\x00b\tc", "abc"),
+        ("a\x00b\tc", "ab c"),
+        ("line1\r\nline2", "line1 line2"),
         ("Zürich – ünïcode ✓", "Zürich – ünïcode ✓"),
         ("x" * 199 + " y", "x" * 199),
         ("", ""),
@@ -184,10 +186,54 @@ def test_normalize_skips_pseudo_interfaces_and_their_children() -> None:
         "lo0.16385": _iface(),
     }
 
-    result = normalize("r1", reply)
+    result = normalize("r1", reply, driver="junos")
 
     assert [i.name for i in result.interfaces] == ["ge-0/0/0", "ge-0/0/0.0"]
     assert {s.name for s in result.skipped} == {"lsi", "lsi.0", "bme0.32768", "lo0.16385"}
+
+
+def test_normalize_syncs_a_subinterface_include_names_alone() -> None:
+    reply = {"Ethernet1": _iface(), "Ethernet1.100": _iface(), "Ethernet2.100": _iface()}
+
+    result = normalize("r1", reply, include=[re.compile(r"Ethernet1\.100")])
+
+    assert [i.name for i in result.interfaces] == ["Ethernet1.100"]
+    assert {s.name: s.reason for s in result.skipped} == {
+        "Ethernet1": "not matched by include",
+        "Ethernet2.100": "not matched by include",
+    }
+
+
+def test_normalize_skips_the_children_of_an_excluded_parent() -> None:
+    reply = {"Ethernet1": _iface(), "Ethernet1.100": _iface()}
+
+    result = normalize("r1", reply, exclude=[re.compile("Ethernet1")])
+
+    assert result.interfaces == ()
+    assert [s.reason for s in result.skipped] == [
+        "matched by exclude",
+        "child of skipped interface Ethernet1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        (_iface(mtu=2147483647), "mtu", "MTU 2147483647 is outside 1..65536; value not written"),
+        (_iface(mtu=1500.5), "mtu", "MTU 1500.5 is not a whole number of bytes; value not written"),
+        (
+            _iface(speed=1600000.4),
+            "speed",
+            "speed 1600000.4 Mbit/s is implausible for a physical interface; value not written",
+        ),
+    ],
+)
+def test_normalize_names_the_refused_value_as_reported(
+    data: dict[str, Any], field: str, reason: str
+) -> None:
+    result = normalize("r1", {"Ethernet2/1": data})
+
+    assert [(s.field, s.reason) for s in result.skipped] == [(field, reason)]
 
 
 def test_normalize_reports_an_implausible_value_and_keeps_the_interface() -> None:

@@ -136,6 +136,70 @@ def test_stale_never_acts_when_the_device_reports_nothing(
     assert set(lab.interfaces()) == {"Eth1", "Eth2"}
 
 
+def _protected_device(lab: Lab) -> int:
+    """Give the lab's device one stale interface of each protection NetBox itself holds: a
+    cable (both ends stale), an IP address, a module, a LAG whose member stays; and one with
+    none."""
+    (lag,) = create_interfaces(lab.api, lab.device_id, [{"name": "Po9", "type": "lag"}])
+    names = ("Eth1", "EthA", "EthB", "EthIP", "EthX")
+    ids = create_interfaces(
+        lab.api,
+        lab.device_id,
+        [{"name": n, "type": "1000base-t", "lag": lag if n == "Eth1" else None} for n in names],
+    )
+    by_name = dict(zip(names, ids, strict=True))
+    lab.api.dcim.cables.create(
+        a_terminations=[{"object_type": "dcim.interface", "object_id": by_name["EthA"]}],
+        b_terminations=[{"object_type": "dcim.interface", "object_id": by_name["EthB"]}],
+    )
+    lab.api.ipam.ip_addresses.create(
+        address="192.0.2.1/24",
+        assigned_object_type="dcim.interface",
+        assigned_object_id=by_name["EthIP"],
+    )
+    manufacturer = lab.api.dcim.manufacturers.get(slug="lab")
+    module_type = lab.api.dcim.module_types.create(
+        manufacturer=manufacturer.id, model=f"{lab.name} card"
+    )
+    bay = lab.api.dcim.module_bays.create(device=lab.device_id, name="slot1")
+    module = lab.api.dcim.modules.create(
+        device=lab.device_id, module_bay=bay.id, module_type=module_type.id
+    )
+    create_interfaces(
+        lab.api, lab.device_id, [{"name": "EthM", "type": "1000base-t", "module": module.id}]
+    )
+    return lag
+
+
+def test_stale_delete_keeps_each_interface_netbox_protects(
+    netbox_lab: NetBoxLab, tmp_path: Path
+) -> None:
+    lab = Lab(netbox_lab, tmp_path, "opt-stale-protected")
+    lag = _protected_device(lab)
+    reply = {"Eth1": _port()}
+
+    dry = lab.run(reply, stale="delete", dry_run=True)
+    real = lab.run(reply, stale="delete")
+    after = set(lab.interfaces())
+    lifted = lab.run(reply, stale="delete", unprotect=["module"])
+
+    assert [line for line in dry[0].diff.splitlines() if line[0] in "-="] == [
+        "- EthX  delete (not on the device)",
+        "= EthA  stale, kept: has a cable or is marked connected",
+        "= EthB  stale, kept: has a cable or is marked connected",
+        "= EthIP  stale, kept: has IP addresses",
+        "= EthM  stale, kept: is on a module",
+        "= Po9  stale, kept: LAG of Eth1",
+    ]
+    assert not real.failed, real[0].result
+    assert [d.name for d in real[0].result.deleted] == ["EthX"]
+    assert after == {"Eth1", "EthA", "EthB", "EthIP", "EthM", "Po9"}
+    assert not lifted.failed, lifted[0].result
+    assert [d.name for d in lifted[0].result.deleted] == ["EthM"]
+    assert set(lab.interfaces()) == {"Eth1", "EthA", "EthB", "EthIP", "Po9"}
+    assert lab.interfaces()["Eth1"].lag.id == lag
+
+
 def test_stale_primary_ip_interface_is_kept(netbox_lab: NetBoxLab, tmp_path: Path) -> None:
     lab = Lab(netbox_lab, tmp_path, "opt-stale-primary", primary_ip="127.0.99.1")
 

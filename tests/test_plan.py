@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from nornir_nb_ifsync.apply import _waves
 from nornir_nb_ifsync.diff import match_interfaces
 from nornir_nb_ifsync.models import FieldChange, NetBoxInterface
 from nornir_nb_ifsync.normalize import normalize
 from nornir_nb_ifsync.plan import build_plan, owned_fields
+from nornir_nb_ifsync.stale import stale_policy
+
+DELETE = stale_policy("delete")
 
 
 def _napalm(**over: Any) -> dict[str, Any]:
@@ -151,3 +156,83 @@ def test_plan_reports_interfaces_not_on_the_device() -> None:
     plan = build_plan(normalize("r1", {"Eth1": _napalm()}), [_nb(1, "Eth1"), _nb(2, "Eth9")])
 
     assert plan.not_on_device == ("Eth9",)
+
+
+@pytest.mark.parametrize(
+    ("device_name", "netbox_name"),
+    [
+        ("Bundle-Ether1", "BE1"),
+        ("MgmtEth0/RP0/CPU0/0", "Mg0/RP0/CPU0/0"),
+        ("GigabitEthernet0/1", "GI0/1"),
+        ("FiveGigabitEthernet1/0/1", "Fi1/0/1"),
+        ("Fi1/0/2", "FiftyGigabitEthernet1/0/2"),
+    ],
+)
+def test_plan_pairs_a_short_netbox_spelling_instead_of_creating_and_deleting(
+    device_name: str, netbox_name: str
+) -> None:
+    netbox = [_nb(7, netbox_name)]
+
+    plan = build_plan(normalize("r1", {device_name: _napalm()}), netbox, policy=DELETE)
+
+    assert plan.creates == ()
+    assert plan.deletes == ()
+    assert plan.unchanged == (netbox_name,)
+
+
+def test_plan_pairs_an_ambiguous_short_name_by_netutils_first() -> None:
+    netbox = [_nb(1, "FiveGigabitEthernet1/0/1"), _nb(2, "FiftyGigabitEthernet1/0/1")]
+
+    plan = build_plan(normalize("r1", {"Fi1/0/1": _napalm()}), netbox)
+
+    assert plan.unchanged == ("FiftyGigabitEthernet1/0/1",)
+    assert plan.not_on_device == ()  # the short name may stand for it: never stale
+    assert plan.creates == ()
+
+
+def test_plan_creates_three_levels_one_wave_each() -> None:
+    reply = {"Gi0/0": _napalm(), "Gi0/0.1.2": _napalm(), "Gi0/0.1": _napalm()}
+
+    plan = build_plan(normalize("r1", reply), [])
+
+    assert [(c.name, c.values["parent"]) for c in plan.creates] == [
+        ("Gi0/0", None),
+        ("Gi0/0.1", "Gi0/0"),
+        ("Gi0/0.1.2", "Gi0/0.1"),
+    ]
+    assert [[c.name for c in wave] for wave in _waves(plan.creates)] == [
+        ["Gi0/0"],
+        ["Gi0/0.1"],
+        ["Gi0/0.1.2"],
+    ]
+
+
+def test_plan_takes_a_parent_netbox_has_when_the_device_does_not_sync_it() -> None:
+    reply = {"Ethernet1": _napalm(), "Ethernet1.100": _napalm(speed=0.0)}
+    device = normalize("r1", reply, include=[re.compile(r"Ethernet1\.100")])
+
+    plan = build_plan(device, [_nb(1, "Eth1")])
+
+    (create,) = plan.creates
+    assert create.values["parent"] == "Eth1"
+    assert [s for s in plan.skipped if s.field == "parent"] == []
+
+
+def test_plan_notes_a_parent_in_neither_place() -> None:
+    plan = build_plan(normalize("r1", {"Ethernet1.100": _napalm(speed=0.0)}), [])
+
+    (create,) = plan.creates
+    assert create.values["parent"] is None
+    assert [(s.field, s.reason) for s in plan.skipped] == [
+        ("parent", "parent Ethernet1 is neither synced from the device nor in NetBox")
+    ]
+
+
+def test_plan_not_on_device_lists_only_what_the_device_did_not_report() -> None:
+    reply = {"Ethernet1": _napalm(), "Ethernet2": _napalm(), "Null0": _napalm()}
+    netbox = [_nb(1, "Ethernet1"), _nb(2, "Ethernet2"), _nb(3, "Null0"), _nb(4, "Ethernet9")]
+    device = normalize("r1", reply, include=[re.compile("Ethernet1")])
+
+    plan = build_plan(device, netbox, in_scope=lambda name: name == "Ethernet1")
+
+    assert plan.not_on_device == ()

@@ -6,7 +6,12 @@ import pytest
 from nornir.core.inventory import ConnectionOptions, Defaults, Group, Host, ParentGroups
 
 from nornir_nb_ifsync.exceptions import UnknownPlatformError
-from nornir_nb_ifsync.platforms import check_driver, napalm_driver, netbox_napalm_platform
+from nornir_nb_ifsync.platforms import (
+    check_driver,
+    napalm_driver,
+    netbox_napalm_platform,
+    rules_driver,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,6 +28,12 @@ from nornir_nb_ifsync.platforms import check_driver, napalm_driver, netbox_napal
         ("iosxr_netconf", "iosxr_netconf"),
         ("juniper-junos", "junos"),
         (" Juniper Junos ", "junos"),
+        ("IOS XE", "ios"),
+        ("cisco_xe", "ios"),
+        ("Cisco NXOS", "nxos"),
+        ("nxos-ssh", "nxos_ssh"),
+        ("iosxr-netconf", "iosxr_netconf"),
+        ("cisco_xr", "iosxr"),
         ("unknown-os", None),
         (None, None),
     ],
@@ -82,3 +93,13 @@ def test_check_driver_names_the_host_and_the_fix() -> None:
 
     assert "r1" in str(caught.value)
     assert "transform_function_options.platforms" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("platform", "driver", "expected"),
+    [("juniper-junos", "mock", "junos"), ("lab-box", "mock", "mock"), ("cisco-ios", "eos", "eos")],
+)
+def test_rules_driver_of_the_mock_driver_is_the_host_platform(
+    platform: str, driver: str, expected: str
+) -> None:
+    assert rules_driver(Host(name="r1", platform=platform), driver) == expected

@@ -65,3 +65,28 @@ def test_report_after_a_failed_write_names_what_was_not_written() -> None:
     assert report.not_written == ("Eth1",)
     assert report.error == "NetBox down"
     assert "x not written (failed): Eth1" in render_diff(report)
+
+
+def test_report_keeps_an_interface_whose_parent_was_refused_in_not_written() -> None:
+    changes = (FieldChange("parent", None, "Gi0/0"), FieldChange("description", "", "cust"))
+    plan = Plan(updates=(InterfaceUpdate(8, "Gi0/0.100", changes),))
+    applied = Applied(
+        refused=[Skipped("Gi0/0.100", "parent not set: Gi0/0 was not created", "parent")]
+    )
+
+    report = build_report("r1", 1, plan, applied, "run1", error="updating interfaces: gave up")
+
+    assert report.not_written == ("Gi0/0.100",)
+
+
+def test_report_of_an_update_left_with_nothing_to_send_has_nothing_unwritten() -> None:
+    plan = Plan(updates=(InterfaceUpdate(8, "Gi0/0.100", (FieldChange("parent", None, "Gi0/0"),)),))
+    applied = Applied(
+        refused=[Skipped("Gi0/0.100", "parent not set: Gi0/0 was not created", "parent")],
+        dropped=["Gi0/0.100"],
+    )
+
+    report = build_report("r1", 1, plan, applied, "run1")
+
+    assert report.not_written == ()
+    assert report.skipped == tuple(applied.refused)

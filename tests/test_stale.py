@@ -114,6 +114,26 @@ def test_plan_stale_keeps_a_parent_whose_child_stays() -> None:
     }
 
 
+def test_plan_stale_keeps_a_lag_or_bridge_whose_member_stays() -> None:
+    netbox = [
+        _nb(1, "Po1", type="lag"),
+        _nb(2, "Eth1", lag_id=1),
+        _nb(3, "br0", type="bridge"),
+        _nb(4, "Eth2", bridge_id=3),
+        _nb(5, "Po2", type="lag"),
+        _nb(6, "Eth3", lag_id=5),
+    ]
+    stale = [netbox[0], netbox[2], netbox[4], netbox[5]]
+
+    plan = plan_stale(stale, netbox, stale_policy("delete"))
+
+    assert [d.name for d in plan.deletes] == ["Po2", "Eth3"]
+    assert {(k.name, k.reason) for k in plan.kept} == {
+        ("Po1", "stale, kept: LAG of Eth1"),
+        ("br0", "stale, kept: bridge of Eth2"),
+    }
+
+
 def test_plan_stale_max_delete_deletes_none_over_the_cap() -> None:
     stale = [_nb(i, f"Eth{i}") for i in range(1, 4)]
 
@@ -155,4 +175,4 @@ def test_build_plan_leaves_out_of_scope_and_skipped_names() -> None:
     )
 
     assert [d.name for d in plan.deletes] == ["Eth9"]
-    assert set(plan.not_on_device) == {"lsi", "Null0", "Eth9"}
+    assert plan.not_on_device == ("Eth9",)

@@ -63,15 +63,21 @@ def write_mock_replies(directory: Path, replies: Mapping[str, Any]) -> Path:
     return directory
 
 
-def mock_host(name: str, device_id: int | None, path: Path, **optional: Any) -> Host:
-    """Return a host served by NAPALM's mock driver from the files in ``path``."""
+def mock_host(
+    name: str, device_id: int | None, path: Path, *, platform: str = "mock", **optional: Any
+) -> Host:
+    """Return a host served by NAPALM's mock driver from the files in ``path``.
+
+    ``platform`` is the host's own platform: the driver whose replies the files hold, so
+    that the sync applies that platform's rules.
+    """
     data: dict[str, Any] = {"id": device_id} if device_id is not None else {}
     return Host(
         name=name,
         hostname="127.0.0.1",
         username="admin",
         password="admin",
-        platform="mock",
+        platform=platform,
         data=data,
         connection_options={
             "napalm": ConnectionOptions(
