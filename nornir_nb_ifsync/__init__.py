@@ -18,6 +18,7 @@ from nornir_nb_ifsync.exceptions import (
     NetBoxError,
     NetBoxVersionError,
     UnknownPlatformError,
+    WriteError,
 )
 from nornir_nb_ifsync.models import (
     SYNC_FIELDS,
@@ -47,6 +48,7 @@ __all__ = [
     "SyncProgress",
     "SyncReport",
     "UnknownPlatformError",
+    "WriteError",
     "connect",
     "netbox_napalm_platform",
     "netbox_update_interfaces",

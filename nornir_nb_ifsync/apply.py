@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nornir_nb_ifsync.exceptions import WriteError
 from nornir_nb_ifsync.models import (
+    BulkOutcome,
     InterfaceCreate,
     InterfaceDelete,
     InterfaceUpdate,
@@ -81,6 +83,14 @@ def _new_tags(updates: list[InterfaceUpdate]) -> set[str]:
     }
 
 
+def _sent(write: Callable[..., BulkOutcome], *args: Any) -> tuple[BulkOutcome, WriteError | None]:
+    """Run one bulk write; a failed one still gives what it wrote before failing."""
+    try:
+        return write(*args), None
+    except WriteError as exc:
+        return exc.outcome, exc
+
+
 def _blocked_by_parent(create: InterfaceCreate, ids: Mapping[str, int], applied: Applied) -> bool:
     if create.parent is None or create.parent in ids:
         return False
@@ -121,29 +131,31 @@ def apply_plan(
         sendable = [c for c in wave if not _blocked_by_parent(c, known, applied)]
         if not sendable:
             continue
-        outcome = netbox.create_interfaces(
-            [{"device": device_id, **_payload(c.values, known)} for c in sendable], device
-        )
+        payload = [{"device": device_id, **_payload(c.values, known)} for c in sendable]
+        outcome, failure = _sent(netbox.create_interfaces, payload, device)
         known.update(outcome.written)
         applied.created.extend(c for c in sendable if c.name in outcome.written)
         applied.refused.extend(
             Skipped(r.name, f"NetBox refused: {r.reason}") for r in outcome.refused
         )
+        if failure is not None:
+            raise failure
 
     updates = [u for u in (_with_known_parent(u, known, applied) for u in plan.updates) if u]
     for slug in sorted(_new_tags(updates)):
         netbox.ensure_tag(slug, device)
     if updates:
         names = {u.id: u.name for u in updates}
-        outcome = netbox.update_interfaces(
-            [{"id": u.id, **_payload({c.field: c.new for c in u.changes}, known)} for u in updates],
-            names,
-            device,
-        )
+        payload = [
+            {"id": u.id, **_payload({c.field: c.new for c in u.changes}, known)} for u in updates
+        ]
+        outcome, failure = _sent(netbox.update_interfaces, payload, names, device)
         applied.updated.extend(u for u in updates if u.name in outcome.written)
         applied.refused.extend(
             Skipped(r.name, f"NetBox refused: {r.reason}") for r in outcome.refused
         )
+        if failure is not None:
+            raise failure
     _delete(plan, netbox, device, applied)
     logger.debug(
         "%s: applied %d creates, %d updates, %d deletes",
@@ -160,11 +172,14 @@ def _delete(plan: Plan, netbox: NetBox, device: str, applied: Applied) -> None:
     names = {d.id: d.name for d in plan.deletes}
     for depth in sorted({d.depth for d in plan.deletes}, reverse=True):
         wave = [d for d in plan.deletes if d.depth == depth]
-        outcome = netbox.delete_interfaces([d.id for d in wave], names, device)
+        ids = [d.id for d in wave]
+        outcome, failure = _sent(netbox.delete_interfaces, ids, names, device)
         applied.deleted.extend(d for d in wave if d.name in outcome.written)
         applied.refused.extend(
             Skipped(r.name, f"NetBox refused the delete: {r.reason}") for r in outcome.refused
         )
+        if failure is not None:
+            raise failure
 
 
 def _with_known_parent(

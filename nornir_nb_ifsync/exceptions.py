@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nornir_nb_ifsync.models import BulkOutcome
+
 
 class IfSyncError(Exception):
     """Base class of every error the sync raises.
@@ -57,6 +59,20 @@ class NetBoxError(IfSyncError):
     def __init__(self, message: str, *, device: str = "", status: int | None = None) -> None:
         self.status = status
         super().__init__(message, device=device)
+
+
+class WriteError(NetBoxError):
+    """A bulk write failed part-way; what it wrote before that is known.
+
+    Attributes:
+        outcome: The items written (by name) and those NetBox refused, before the failure.
+    """
+
+    def __init__(
+        self, message: str, *, device: str = "", status: int | None = None, outcome: BulkOutcome
+    ) -> None:
+        self.outcome = outcome
+        super().__init__(message, device=device, status=status)
 
 
 class NetBoxVersionError(NetBoxError):

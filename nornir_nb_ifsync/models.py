@@ -104,6 +104,32 @@ class NetBoxInterface:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """An item NetBox refused in a bulk write.
+
+    Attributes:
+        name: Interface name.
+        reason: NetBox's words, ``field: message``.
+    """
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a bulk write achieved.
+
+    Attributes:
+        written: Name -> NetBox id of every item written.
+        refused: Items NetBox refused, with its reason.
+    """
+
+    written: Mapping[str, int]
+    refused: tuple[Refusal, ...]
+
+
+@dataclass(frozen=True)
 class FieldChange:
     """One field of one interface going from ``old`` to ``new``."""
 

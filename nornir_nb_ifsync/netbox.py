@@ -75,7 +75,6 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pynetbox
@@ -92,8 +91,9 @@ from nornir_nb_ifsync.exceptions import (
     DeviceNotFoundError,
     NetBoxError,
     NetBoxVersionError,
+    WriteError,
 )
-from nornir_nb_ifsync.models import NetBoxInterface
+from nornir_nb_ifsync.models import BulkOutcome, NetBoxInterface, Refusal
 
 logger = logging.getLogger(__name__)
 
@@ -317,32 +317,6 @@ def thread_client(url: str, token: str, verify: bool | str) -> Any:
     if key not in clients:
         clients[key] = connect(url, token, verify)
     return clients[key]
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """An item NetBox refused in a bulk write.
-
-    Attributes:
-        name: Interface name.
-        reason: NetBox's words, ``field: message``.
-    """
-
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class BulkOutcome:
-    """What a bulk write achieved.
-
-    Attributes:
-        written: Name -> NetBox id of every item written.
-        refused: Items NetBox refused, with its reason.
-    """
-
-    written: Mapping[str, int]
-    refused: tuple[Refusal, ...]
 
 
 _FAILURES: tuple[type[Exception], ...] = (
@@ -778,11 +752,35 @@ class NetBox:
         is sent again. Any later failure is settled the same way before it is raised: the
         unknown request may have landed after all (NetBox then refuses its resend, e.g. with
         a 500 for a duplicate name). At most :data:`WRITE_ROUNDS` requests are sent.
+
+        Raises:
+            WriteError: The write failed; its ``outcome`` holds what was written (and what
+                NetBox refused) before.
         """
-        pending = self._stamp(items, device)
         refused: list[Refusal] = []
-        refused_items: list[dict[str, Any]] = []
         written: dict[str, int] = {}
+        try:
+            return self._rounds(items, device, action, send, name_of, settle, written, refused)
+        except NetBoxError as exc:
+            outcome = BulkOutcome(written=dict(written), refused=tuple(refused))
+            raise WriteError(
+                exc.message, device=exc.device, status=exc.status, outcome=outcome
+            ) from exc
+
+    def _rounds(
+        self,
+        items: Sequence[dict[str, Any]],
+        device: str,
+        action: str,
+        send: Callable[[list[dict[str, Any]]], Mapping[str, int]],
+        name_of: Callable[[dict[str, Any]], str],
+        settle: Callable[[list[dict[str, Any]]], Mapping[str, int]] | None,
+        written: dict[str, int],
+        refused: list[Refusal],
+    ) -> BulkOutcome:
+        """The rounds of :meth:`_bulk`, filling ``written`` and ``refused`` as they go."""
+        pending = self._stamp(items, device)
+        refused_items: list[dict[str, Any]] = []
         failure: BaseException | None = None
         unknown = False
         for attempt in range(1, WRITE_ROUNDS + 1):
@@ -809,7 +807,7 @@ class NetBox:
             if not pending:
                 break
         if unknown and refused_items and settle is not None:
-            refused = _landed_after_all(refused, refused_items, settle, written, name_of)
+            refused[:] = _landed_after_all(refused, refused_items, settle, written, name_of)
         for refusal in refused:
             logger.warning("%s: NetBox refused %s: %s", device, refusal.name, refusal.reason)
         if pending:

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
+
 from nornir_nb_ifsync.apply import Applied, apply_plan
-from nornir_nb_ifsync.models import FieldChange, InterfaceCreate, InterfaceUpdate, Plan, Skipped
+from nornir_nb_ifsync.exceptions import WriteError
+from nornir_nb_ifsync.models import (
+    BulkOutcome,
+    FieldChange,
+    InterfaceCreate,
+    InterfaceUpdate,
+    Plan,
+    Refusal,
+    Skipped,
+)
 from nornir_nb_ifsync.netbox import NetBox
 
 
@@ -39,3 +50,25 @@ def test_apply_refuses_a_create_whose_parent_is_unknown_without_sending_it() -> 
         Skipped("Gi0/0.100", "not created: its parent Gi0/0 was not created")
     ]
     assert applied.created == []
+
+
+class _FailingNetBox:
+    """A NetBox client whose bulk create writes ``Eth1`` and then fails."""
+
+    def create_interfaces(self, items: list[dict[str, Any]], device: str) -> BulkOutcome:
+        outcome = BulkOutcome(written={"Eth1": 5}, refused=(Refusal("Eth3", "mtu: too big"),))
+        raise WriteError("creating interfaces: gave up", device=device, outcome=outcome)
+
+
+def test_apply_records_what_a_failed_write_wrote_before_failing() -> None:
+    creates = tuple(
+        InterfaceCreate(name, {"name": name, "type": "1000base-t"})
+        for name in ("Eth1", "Eth2", "Eth3")
+    )
+    applied = Applied()
+
+    with pytest.raises(WriteError):
+        apply_plan(Plan(creates=creates), cast(NetBox, _FailingNetBox()), 1, "r1", {}, applied)
+
+    assert [c.name for c in applied.created] == ["Eth1"]
+    assert applied.refused == [Skipped("Eth3", "NetBox refused: mtu: too big")]

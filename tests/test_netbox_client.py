@@ -24,16 +24,15 @@ import urllib3
 
 from nornir_nb_ifsync import netbox as nbmod
 from nornir_nb_ifsync import netbox_update_interfaces
-from nornir_nb_ifsync.exceptions import ConfigurationError, NetBoxError
+from nornir_nb_ifsync.exceptions import ConfigurationError, NetBoxError, WriteError
+from nornir_nb_ifsync.models import BulkOutcome, Refusal
 from nornir_nb_ifsync.netbox import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     RETRY_AFTER_MAX,
     WRITE_ROUNDS,
-    BulkOutcome,
     CappedRetry,
     NetBox,
-    Refusal,
     connect,
     redact,
     request_worst_case,
@@ -496,6 +495,21 @@ def test_create_refusals_are_dropped_and_the_rest_written(
     assert set(outcome.written) == {"Vlan2"}
     assert [r.name for r in outcome.refused] == ["Vlan1"]
     assert "already exists" in outcome.refused[0].reason
+
+
+def test_write_failing_after_a_refusal_keeps_netbox_reason(
+    fake: FakeNetBox, proxy: FaultProxy
+) -> None:
+    iface = fake.add("Ethernet1", mtu=1500)
+    proxy.force("PATCH", "none", *["drop_before"] * 20)
+    items = [{"id": iface, "mtu": 9000}, {"id": 999, "mtu": 9000}]
+
+    with pytest.raises(WriteError) as raised:
+        _client(proxy.url).update_interfaces(items, {iface: "Ethernet1", 999: "Ethernet9"}, "r1")
+
+    assert raised.value.outcome.written == {}
+    assert raised.value.outcome.refused == (Refusal("Ethernet9", "id: no"),)
+    assert str(raised.value).endswith("not written: Ethernet1")
 
 
 def test_landed_after_all_moves_a_late_write_out_of_the_refusals() -> None:
