@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from nornir_nb_ifsync import GetterOutputError, SyncReport, connect, netbox_update_interfaces
 from nornir_nb_ifsync.models import Kind
-from nornir_nb_ifsync.names import _TYPE_BY_PREFIX, _TYPE_BY_SPEED
+from nornir_nb_ifsync.names import GUESSABLE_TYPES
 from nornir_nb_ifsync.normalize import (
     DESCRIPTION_MAX_LENGTH,
     LAG_SPEED_MAX,
@@ -55,9 +55,6 @@ LAB_PROFILE = settings(
 )
 
 MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
-KNOWN_TYPES = (
-    {"virtual", "lag", "other"} | set(_TYPE_BY_SPEED.values()) | {t for _, t in _TYPE_BY_PREFIX}
-)
 FORBIDDEN = ("Cc", "Cs")
 
 any_text = st.text(st.characters(exclude_categories=()), max_size=300)
@@ -161,7 +158,7 @@ def test_normalize_any_reply_never_raises_and_respects_netbox_limits(
         )
         assert interface.mac_address is None or MAC_RE.fullmatch(interface.mac_address)
         assert interface.mac_address != "00:00:00:00:00:00"
-        assert interface.type in KNOWN_TYPES
+        assert interface.type in GUESSABLE_TYPES
     reported = {i.name for i in normalized.interfaces} | {s.name for s in normalized.skipped}
     assert {str(name) for name in reply} <= reported
 
