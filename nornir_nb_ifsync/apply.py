@@ -91,6 +91,18 @@ def _sent(write: Callable[..., BulkOutcome], *args: Any) -> tuple[BulkOutcome, W
         return exc.outcome, exc
 
 
+def _finish(
+    applied: Applied,
+    outcome: BulkOutcome,
+    failure: WriteError | None,
+    refused: str = "NetBox refused",
+) -> None:
+    """Record what NetBox refused in one bulk write, then raise its failure, if any."""
+    applied.refused.extend(Skipped(r.name, f"{refused}: {r.reason}") for r in outcome.refused)
+    if failure is not None:
+        raise failure
+
+
 def _blocked_by_parent(create: InterfaceCreate, ids: Mapping[str, int], applied: Applied) -> bool:
     if create.parent is None or create.parent in ids:
         return False
@@ -135,11 +147,7 @@ def apply_plan(
         outcome, failure = _sent(netbox.create_interfaces, payload, device)
         known.update(outcome.written)
         applied.created.extend(c for c in sendable if c.name in outcome.written)
-        applied.refused.extend(
-            Skipped(r.name, f"NetBox refused: {r.reason}") for r in outcome.refused
-        )
-        if failure is not None:
-            raise failure
+        _finish(applied, outcome, failure)
 
     updates = [u for u in (_with_known_parent(u, known, applied) for u in plan.updates) if u]
     for slug in sorted(_new_tags(updates)):
@@ -151,11 +159,7 @@ def apply_plan(
         ]
         outcome, failure = _sent(netbox.update_interfaces, payload, names, device)
         applied.updated.extend(u for u in updates if u.name in outcome.written)
-        applied.refused.extend(
-            Skipped(r.name, f"NetBox refused: {r.reason}") for r in outcome.refused
-        )
-        if failure is not None:
-            raise failure
+        _finish(applied, outcome, failure)
     _delete(plan, netbox, device, applied)
     logger.debug(
         "%s: applied %d creates, %d updates, %d deletes",
@@ -175,11 +179,7 @@ def _delete(plan: Plan, netbox: NetBox, device: str, applied: Applied) -> None:
         ids = [d.id for d in wave]
         outcome, failure = _sent(netbox.delete_interfaces, ids, names, device)
         applied.deleted.extend(d for d in wave if d.name in outcome.written)
-        applied.refused.extend(
-            Skipped(r.name, f"NetBox refused the delete: {r.reason}") for r in outcome.refused
-        )
-        if failure is not None:
-            raise failure
+        _finish(applied, outcome, failure, "NetBox refused the delete")
 
 
 def _with_known_parent(
