@@ -32,7 +32,7 @@ class Kind(StrEnum):
     VIRTUAL = "virtual"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceInterface:
     """One interface as the device reported it, normalised to NetBox's units.
 
@@ -62,7 +62,7 @@ class DeviceInterface:
     parent: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NetBoxInterface:
     """The part of a NetBox interface the sync reads.
 
@@ -103,7 +103,7 @@ class NetBoxInterface:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """An item NetBox refused in a bulk write.
 
@@ -116,7 +116,7 @@ class Refusal:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BulkOutcome:
     """What a bulk write achieved.
 
@@ -129,7 +129,7 @@ class BulkOutcome:
     refused: tuple[Refusal, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldChange:
     """One field of one interface going from ``old`` to ``new``."""
 
@@ -138,7 +138,7 @@ class FieldChange:
     new: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InterfaceCreate:
     """An interface to create.
 
@@ -157,7 +157,7 @@ class InterfaceCreate:
         return parent if isinstance(parent, str) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InterfaceUpdate:
     """Changes to one existing NetBox interface.
 
@@ -172,7 +172,7 @@ class InterfaceUpdate:
     changes: tuple[FieldChange, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InterfaceDelete:
     """A stale interface to delete.
 
@@ -187,7 +187,7 @@ class InterfaceDelete:
     depth: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """Something the sync did not write, and why.
 
@@ -202,7 +202,7 @@ class Skipped:
     field: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What one device needs, before anything is written.
 
@@ -231,7 +231,7 @@ class Plan:
         return bool(self.creates or self.updates or self.deletes)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, slots=True, repr=False)
 class SyncReport:
     """What the sync did (or, in a dry run, would do) for one device.
 
