@@ -8,7 +8,9 @@ then::
     python sync.py --apply      # dry run, then write the changes to NetBox
     python sync.py --apply --stale tag    # also tag interfaces the devices no longer have
 
-A host whose dry run failed is not written. The exit status is 1 when a host failed.
+A host whose dry run failed is not written (Nornir leaves failed hosts out of later runs).
+Every write of one invocation carries one run id in NetBox's change log; it is printed at the
+end. The exit status is 1 when a host failed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,7 +51,9 @@ def build_nornir(config: Path) -> Nornir:
         os.chdir(previous)
 
 
-def run_sync(nr: Nornir, dry_run: bool, stale: str = "ignore") -> AggregatedResult:
+def run_sync(
+    nr: Nornir, dry_run: bool, stale: str = "ignore", run_id: str | None = None
+) -> AggregatedResult:
     """Run the sync on every host, with a progress bar when the output is a terminal.
 
     Args:
@@ -56,6 +61,8 @@ def run_sync(nr: Nornir, dry_run: bool, stale: str = "ignore") -> AggregatedResu
         dry_run: Write nothing, only report what would be written.
         stale: What to do with NetBox interfaces a device no longer has: ``ignore``, ``tag``,
             ``disable`` or ``delete``.
+        run_id: The id every host's writes carry in NetBox's change log (default: one per
+            host).
 
     Returns:
         The run's result; ``result[host][0].result`` is the host's ``SyncReport`` and
@@ -64,7 +71,7 @@ def run_sync(nr: Nornir, dry_run: bool, stale: str = "ignore") -> AggregatedResu
     progress = SyncProgress()
     try:
         return nr.with_processors([progress]).run(
-            task=netbox_update_interfaces, dry_run=dry_run, stale=stale
+            task=netbox_update_interfaces, dry_run=dry_run, stale=stale, run_id=run_id
         )
     finally:
         progress.close()
@@ -99,9 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed = set(plan.failed_hosts)
         changed = [host for host, result in plan.items() if result.changed]
         if args.apply and changed:
-            applied = run_sync(nr, dry_run=False, stale=args.stale)
+            run_id = uuid.uuid4().hex[:12]
+            applied = run_sync(nr, dry_run=False, stale=args.stale, run_id=run_id)
             print_result(applied, vars=["diff", "exception"])
             failed |= set(applied.failed_hosts)
+            print(f"run id {run_id}: NetBox's change log lists its writes (search for it there)")
         elif not args.apply and changed:
             print(f"{len(changed)} device(s) to change; run again with --apply to write.")
     finally:

@@ -215,6 +215,7 @@ class Plan:
             those the sync manages (not outside ``include``, in ``exclude`` or skipped).
         deletes: Stale interfaces to delete, children first.
         kept: Stale interfaces the stale mode left alone, with the reason.
+        deletes_held: Deletions ``max_delete`` held back (none were made).
     """
 
     creates: tuple[InterfaceCreate, ...] = ()
@@ -224,6 +225,7 @@ class Plan:
     not_on_device: tuple[str, ...] = ()
     deletes: tuple[InterfaceDelete, ...] = ()
     kept: tuple[Skipped, ...] = ()
+    deletes_held: int = 0
 
     @property
     def has_writes(self) -> bool:

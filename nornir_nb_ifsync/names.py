@@ -199,16 +199,33 @@ def _is_internal_unit(name: str, driver: str) -> bool:
     )
 
 
-def _full_match(patterns: Sequence[re.Pattern[str]], name: str) -> bool:
-    return any(pattern.fullmatch(name) for pattern in patterns)
+def matches(patterns: Sequence[re.Pattern[str]], name: str) -> bool:
+    """True when a pattern matches the whole name, as given or in its long form (a pattern
+    ``GigabitEthernet0/1`` matches ``Gi0/1`` too)."""
+    if not patterns:
+        return False
+    long_name = canonical_interface_name(name, addl_name_map=_MORE_LONG_NAMES)
+    return any(p.fullmatch(name) or p.fullmatch(long_name) for p in patterns)
+
+
+def check_not_a_string(values: Iterable[str], option: str) -> None:
+    """Refuse one string where a list of them is expected: Python would read it one
+    character at a time, and ``protect="Eth9"`` would protect nothing.
+
+    Raises:
+        ValueError: ``values`` is a string.
+    """
+    if isinstance(values, str):
+        raise ValueError(f"{option} takes a list, not the string {values!r}: write [{values!r}]")
 
 
 def compile_patterns(patterns: Iterable[str], option: str) -> tuple[re.Pattern[str], ...]:
     """Compile user-given regular expressions, naming the option in the error.
 
     Raises:
-        ValueError: A pattern is not a valid regular expression.
+        ValueError: ``patterns`` is one string, or a pattern is not a regular expression.
     """
+    check_not_a_string(patterns, option)
     compiled = []
     for pattern in patterns:
         try:
@@ -236,11 +253,11 @@ def skip_reason(
         exclude: Patterns (full match) of more interfaces to skip.
         driver: The NAPALM driver that reported the name (some rules are a platform's own).
     """
-    if include and not _full_match(include, name):
+    if include and not matches(include, name):
         return NOT_INCLUDED
-    if _full_match(exclude, name):
+    if matches(exclude, name):
         return "matched by exclude"
-    if _full_match(include, name):
+    if matches(include, name):
         return None
     if _DEFAULT_SKIP_RE.fullmatch(name):
         return "pseudo-interface (default skip list)"

@@ -270,7 +270,7 @@ def connect(
     per-request warning is silenced.
 
     Args:
-        url: NetBox's base URL.
+        url: NetBox's base URL; a trailing ``/`` or ``/api`` (pynetbox adds it) is dropped.
         token: API token; blanks around it (a newline from a secret file) are dropped.
         verify: True, a CA bundle path, or False.
         timeout: (connect, read) seconds for each request.
@@ -280,11 +280,17 @@ def connect(
         ConfigurationError: The token is empty, or holds blanks or characters that are not
             printable ASCII (it could not be sent in a header; it is not quoted).
     """
-    api = pynetbox.api(url, token=checked_token(token))
+    api = pynetbox.api(base_url(url), token=checked_token(token))
     api.http_session = make_session(verify, timeout, retries)
     if verify is False:
         _warn_insecure(url)
     return api
+
+
+def base_url(url: str) -> str:
+    """Return NetBox's base URL without the ``/`` or ``/api`` a user may end it with."""
+    text = url.strip().rstrip("/")
+    return text.removesuffix("/api").rstrip("/") if text.endswith("/api") else text
 
 
 def checked_token(token: str) -> str:
@@ -294,6 +300,11 @@ def checked_token(token: str) -> str:
         ConfigurationError: See :func:`connect`.
     """
     text = token.strip()
+    if text.split(" ", 1)[0].lower() in ("token", "bearer") and " " in text:
+        raise ConfigurationError(
+            "the NetBox token starts with 'Token ' or 'Bearer ': give the key alone (the "
+            "client adds the header's prefix)"
+        )
     if not text or not text.isascii() or not text.isprintable() or " " in text:
         raise ConfigurationError(
             "the NetBox token is empty, or holds blanks or characters that are not printable "
@@ -358,6 +369,11 @@ def _what_went_wrong(exc: BaseException | None) -> str:
         if len(body) > BODY_EXCERPT:
             body = body[:BODY_EXCERPT] + "…"
         status = _status(exc)
+        if status == 404 and body[:15].lower().startswith(("<!doctype", "<html")):
+            return (
+                "HTTP 404 with an HTML page: no NetBox API at this URL (give NetBox's base "
+                "URL, without /api)"
+            )
         hint = " (check the token and its NetBox permissions)" if status in (401, 403) else ""
         return f"HTTP {status}: {body}{hint}"
     if isinstance(exc, (pynetbox.ContentError, pynetbox.AllocationError)):
@@ -366,7 +382,7 @@ def _what_went_wrong(exc: BaseException | None) -> str:
         location = exc.response.headers.get("Location", "?")
         return (
             f"NetBox answered HTTP {exc.response.status_code} with a redirect to {location}; "
-            "give the URL it redirects to as nb_url (https://, no path)"
+            "give the address it redirects to (without /api) as NetBox's URL"
         )
     return f"{type(exc).__name__}: {exc}"
 

@@ -158,9 +158,13 @@ def description(value: str) -> str:
     refuses NUL) and unpaired surrogates, strips, cuts to NetBox's 200 characters and strips
     again. Everything else, unicode included, is kept.
     """
+    return _clean(value)[:DESCRIPTION_MAX_LENGTH].strip()
+
+
+def _clean(value: str) -> str:
+    """A description with blanks for line breaks and tabs, no other control character."""
     spaced = _CONTROL_BLANKS_RE.sub(" ", value)
-    kept = "".join(ch for ch in spaced if unicodedata.category(ch) not in ("Cc", "Cs"))
-    return kept.strip()[:DESCRIPTION_MAX_LENGTH].strip()
+    return "".join(ch for ch in spaced if unicodedata.category(ch) not in ("Cc", "Cs")).strip()
 
 
 def name_problem(name: str) -> str | None:
@@ -180,7 +184,8 @@ def check_shape(device: str, name: object, data: object) -> Mapping[str, Any]:
     """Check one entry of the getter's reply against NAPALM's documented shape.
 
     Raises:
-        GetterOutputError: Naming the device, interface and field that are wrong.
+        GetterOutputError: Naming the device, the interface and every wrong field (its
+            ``field`` is the first of them).
     """
     if not isinstance(name, str):
         raise GetterOutputError(f"interface name {name!r} is not a string", device=device)
@@ -188,19 +193,26 @@ def check_shape(device: str, name: object, data: object) -> Mapping[str, Any]:
         raise GetterOutputError(
             f"expected a mapping, got {type(data).__name__}", device=device, interface=name
         )
-    for field, types in _GETTER_FIELDS.items():
-        if field not in data:
-            raise GetterOutputError("missing", device=device, interface=name, field=field)
-        value = data[field]
-        wrong_bool = isinstance(value, bool) and bool not in types
-        if wrong_bool or not isinstance(value, types):
-            raise GetterOutputError(
-                f"expected {' or '.join(t.__name__ for t in types)}, got {reprlib.repr(value)}",
-                device=device,
-                interface=name,
-                field=field,
-            )
+    problems = {
+        field: problem
+        for field, types in _GETTER_FIELDS.items()
+        if (problem := _shape_problem(data, field, types)) is not None
+    }
+    if problems:
+        first, *others = problems
+        message = problems[first] + "".join(f"; field {f!r}: {problems[f]}" for f in others)
+        raise GetterOutputError(message, device=device, interface=name, field=first)
     return data
+
+
+def _shape_problem(data: Mapping[str, Any], field: str, types: tuple[type, ...]) -> str | None:
+    """What is wrong with one field of an interface's entry, or None."""
+    if field not in data:
+        return "missing"
+    value = data[field]
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+        return f"expected {' or '.join(t.__name__ for t in types)}, got {reprlib.repr(value)}"
+    return None
 
 
 def _field(skipped: list[Skipped], name: str, field: str, value: Any, rule: Any, *args: Any) -> Any:
@@ -223,6 +235,15 @@ def normalize_interface(
     skipped: list[Skipped] = []
     kind = interface_kind(name)
     speed = _field(skipped, name, "speed", data["speed"], speed_kbps, kind)
+    length = len(_clean(data["description"]))
+    if length > DESCRIPTION_MAX_LENGTH:
+        skipped.append(
+            Skipped(
+                name,
+                f"cut to NetBox's {DESCRIPTION_MAX_LENGTH} characters (the device has {length})",
+                "description",
+            )
+        )
     interface = DeviceInterface(
         name=name,
         kind=kind,
@@ -279,8 +300,9 @@ def normalize(
         try:
             checked = check_shape(device, name, data)
         except GetterOutputError as exc:
-            logger.warning("%s", exc)
-            skipped.append(Skipped(str(name), f"not written: {exc}", exc.field or None))
+            logger.warning("%s; interface not written", exc)
+            what = exc.message.removeprefix(f"interface {name!r}, ")
+            skipped.append(Skipped(str(name), f"not written, not NAPALM's shape: {what}"))
             dropped.add(str(name))
             continue
         interface, bad_values = normalize_interface(name, checked)

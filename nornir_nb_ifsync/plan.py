@@ -20,7 +20,7 @@ from nornir_nb_ifsync.models import (
     Plan,
     Skipped,
 )
-from nornir_nb_ifsync.names import canonical_key, name_keys
+from nornir_nb_ifsync.names import canonical_key, check_not_a_string, name_keys
 from nornir_nb_ifsync.normalize import Normalized
 from nornir_nb_ifsync.stale import StalePlan, StalePolicy, plan_stale, untag_returning
 
@@ -41,8 +41,7 @@ def owned_fields(fields: Iterable[str] | None) -> frozenset[str]:
     """
     if fields is None:
         return frozenset(SYNC_FIELDS)
-    if isinstance(fields, str):
-        raise ValueError(f"fields must be a list of field names, not the string {fields!r}")
+    check_not_a_string(fields, "fields")
     chosen = frozenset(fields)
     unknown = sorted(chosen - set(SYNC_FIELDS))
     if unknown:
@@ -53,10 +52,10 @@ def owned_fields(fields: Iterable[str] | None) -> frozenset[str]:
 
 
 def _create_values(
-    interface: DeviceInterface, owned: Collection[str], parent: str | None
+    interface: DeviceInterface, name: str, owned: Collection[str], parent: str | None
 ) -> dict[str, Any]:
     """The fields of a new interface: name and type always, the rest when owned."""
-    values: dict[str, Any] = {"name": interface.name, "type": interface.type}
+    values: dict[str, Any] = {"name": name, "type": interface.type}
     candidates: dict[str, Any] = {
         "enabled": interface.enabled,
         "parent": parent,
@@ -81,36 +80,56 @@ def _depth(name: str, parents: Mapping[str, str | None]) -> int:
     return depth
 
 
-def _resolve_parents(
+def _netbox_names(
     matching: Matching, netbox: Sequence[NetBoxInterface], skipped: list[Skipped]
-) -> dict[str, str | None]:
-    """Map each device interface's name to its parent's name in NetBox's spelling.
+) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Name every device interface as NetBox will, and find its parent.
 
-    The parent is looked for among the interfaces synced from the device, then among those
-    NetBox already has (a parent outside ``include``). One in neither is dropped, with a note.
+    A paired interface has NetBox's name. A new one keeps the device's, except a child of a
+    parent NetBox spells otherwise: it takes the parent's spelling (``Gi0/1.100`` under
+    ``GigabitEthernet0/1`` is created as ``GigabitEthernet0/1.100``). A parent is looked for
+    among the interfaces synced from the device, then among those NetBox already has (a
+    parent outside ``include``); one in neither is dropped, with a note.
+
+    Returns:
+        Device name -> NetBox name, and NetBox name -> its parent's NetBox name (or None).
     """
-    netbox_name = {i.name: nb.name for i, nb in matching.pairs}
-    netbox_name.update({i.name: i.name for i in matching.missing})
+    names = {i.name: nb.name for i, nb in matching.pairs}
     in_netbox = {canonical_key(nb.name): nb.name for nb in netbox}
     parents: dict[str, str | None] = {}
-    for interface in [i for i, _ in matching.pairs] + list(matching.missing):
-        parent = interface.parent
-        if parent is None:
-            parents[interface.name] = None
-        elif parent in netbox_name:
-            parents[interface.name] = netbox_name[parent]
-        elif canonical_key(parent) in in_netbox:
-            parents[interface.name] = in_netbox[canonical_key(parent)]
-        else:
-            parents[interface.name] = None
-            skipped.append(
-                Skipped(
-                    interface.name,
-                    f"parent {parent} is neither synced from the device nor in NetBox",
-                    "parent",
-                )
-            )
-    return parents
+    interfaces = [i for i, _ in matching.pairs] + list(matching.missing)
+    for interface in sorted(interfaces, key=lambda i: i.name.count(".")):
+        parent = _parent(interface, names, in_netbox, skipped)
+        if interface.name not in names:
+            renamed = parent is not None and interface.parent not in (None, parent)
+            suffix = interface.name[len(interface.parent or "") :]
+            names[interface.name] = f"{parent}{suffix}" if renamed else interface.name
+        parents[names[interface.name]] = parent
+    return names, parents
+
+
+def _parent(
+    interface: DeviceInterface,
+    names: Mapping[str, str],
+    in_netbox: Mapping[str, str],
+    skipped: list[Skipped],
+) -> str | None:
+    """The NetBox name of an interface's parent, from the device or from NetBox."""
+    parent = interface.parent
+    if parent is None:
+        return None
+    if parent in names:
+        return names[parent]
+    if canonical_key(parent) in in_netbox:
+        return in_netbox[canonical_key(parent)]
+    skipped.append(
+        Skipped(
+            interface.name,
+            f"parent {parent} is neither synced from the device nor in NetBox",
+            "parent",
+        )
+    )
+    return None
 
 
 def _update(
@@ -151,6 +170,18 @@ def _stale_candidates(
     return [nb for nb in not_on_device if in_scope(nb.name) and not name_keys(nb.name) & reported]
 
 
+def _second_spellings_in_netbox(matching: Matching) -> list[Skipped]:
+    """NetBox interfaces left unpaired that are another spelling of a paired one (NetBox
+    holds ``Gi0/1`` and ``GigabitEthernet0/1``): reported, never touched."""
+    paired = {key: nb.name for _, nb in matching.pairs for key in name_keys(nb.name)}
+    found = []
+    for nb in matching.not_on_device:
+        twin = next((paired[key] for key in name_keys(nb.name) if key in paired), None)
+        if twin is not None:
+            found.append(Skipped(nb.name, f"in NetBox a second spelling of {twin}; left alone"))
+    return found
+
+
 def build_plan(
     normalized: Normalized,
     netbox: Sequence[NetBoxInterface],
@@ -177,11 +208,12 @@ def build_plan(
     skipped = list(normalized.skipped)
     matching = match_interfaces(normalized.interfaces, netbox)
     skipped.extend(matching.duplicates)
-    parents = _resolve_parents(matching, netbox, skipped)
+    skipped.extend(_second_spellings_in_netbox(matching))
+    names, parents = _netbox_names(matching, netbox, skipped)
     nb_names = {nb.id: nb.name for nb in netbox}
 
     stale = _stale_candidates(normalized, matching.not_on_device, in_scope)
-    if normalized.interfaces:
+    if normalized.interfaces or policy.mode == "ignore":
         stale_plan = plan_stale(stale, netbox, policy, primary_ip_ids)
     else:
         reason = "stale, kept: the device reported no interface"
@@ -192,7 +224,7 @@ def build_plan(
     unchanged: list[str] = []
     for interface, nb_interface in matching.pairs:
         changes = _update(
-            interface, nb_interface, owned, parents[interface.name], nb_names, skipped
+            interface, nb_interface, owned, parents[nb_interface.name], nb_names, skipped
         ) + extra.get(nb_interface.id, ())
         if changes:
             updates.append(InterfaceUpdate(nb_interface.id, nb_interface.name, changes))
@@ -200,11 +232,9 @@ def build_plan(
             unchanged.append(nb_interface.name)
     updates.extend(InterfaceUpdate(nb.id, nb.name, extra[nb.id]) for nb in stale if nb.id in extra)
 
+    new = [(names[i.name], i) for i in matching.missing]
     creates = sorted(
-        (
-            InterfaceCreate(i.name, _create_values(i, owned, parents[i.name]))
-            for i in matching.missing
-        ),
+        (InterfaceCreate(name, _create_values(i, name, owned, parents[name])) for name, i in new),
         key=lambda c: _depth(c.name, parents),
     )
     return Plan(
@@ -215,4 +245,5 @@ def build_plan(
         not_on_device=tuple(nb.name for nb in stale),
         deletes=stale_plan.deletes,
         kept=stale_plan.kept,
+        deletes_held=stale_plan.held,
     )

@@ -113,6 +113,7 @@ def render_diff(report: SyncReport) -> str:
     if report.not_written:
         lines.append(f"x not written (failed): {', '.join(report.not_written)}")
     acted = {d.name for d in report.deleted} | {k.name for k in report.kept}
+    acted |= {u.name for u in report.updated}
     left = [name for name in report.not_on_device if name not in acted]
     if left:
         lines.append(f"? in NetBox, not on the device: {', '.join(left)}")

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nornir_nb_ifsync.models import FieldChange, InterfaceDelete, NetBoxInterface, Skipped
+from nornir_nb_ifsync.names import check_not_a_string, matches
 
 #: The stale modes, from the most to the least cautious.
 STALE_MODES: tuple[str, ...] = ("ignore", "tag", "disable", "delete")
@@ -59,6 +60,7 @@ def stale_policy(
         ValueError: An unknown mode or protection name, an empty tag, a negative
             ``max_delete``.
     """
+    check_not_a_string(unprotect, "unprotect")
     if mode not in STALE_MODES:
         raise ValueError(f"stale: {mode!r} is not one of {', '.join(STALE_MODES)}")
     unknown = sorted(set(unprotect) - set(PROTECTIONS))
@@ -84,7 +86,7 @@ def protection(
     interface: NetBoxInterface, policy: StalePolicy, primary_ip_ids: Collection[int]
 ) -> str | None:
     """Return why a stale interface must be kept, or None when it may be acted on."""
-    if any(pattern.fullmatch(interface.name) for pattern in policy.protect):
+    if matches(policy.protect, interface.name):
         return "matched by protect"
     facts = {
         "connected": interface.connected,
@@ -107,11 +109,13 @@ class StalePlan:
         changes: Interface id -> field changes (tags or enabled).
         deletes: Interfaces to delete, children before parents.
         kept: Stale interfaces left alone, with the reason.
+        held: Deletions ``max_delete`` held back (then ``deletes`` is empty).
     """
 
     changes: Mapping[int, tuple[FieldChange, ...]]
     deletes: tuple[InterfaceDelete, ...]
     kept: tuple[Skipped, ...]
+    held: int = 0
 
 
 def _tag_change(interface: NetBoxInterface, tags: Iterable[str]) -> FieldChange:
@@ -213,7 +217,7 @@ def _plan_deletes(
             f"max_delete={policy.max_delete}; nothing deleted"
         )
         kept.extend(Skipped(nb.name, reason) for nb in deletes)
-        deletes = []
+        return StalePlan({}, (), tuple(kept), held=len(deletes))
     ordered = sorted(deletes, key=lambda nb: -_depth(nb, by_id))
     return StalePlan(
         {}, tuple(InterfaceDelete(nb.id, nb.name, _depth(nb, by_id)) for nb in ordered), tuple(kept)

@@ -71,12 +71,14 @@ def netbox_update_interfaces(
         task: The Nornir task.
         dry_run: Write nothing, report what would be written. None follows Nornir's global
             ``dry_run`` setting.
-        netbox: A ready ``pynetbox.api``. Default: the NetBoxInventory2 options (``nb_url``,
-            ``nb_token``, ``ssl_verify``) when that is the inventory, else the ``NB_URL`` and
-            ``NB_TOKEN`` environment variables.
-        include: Regular expressions (full match on the name) of the interfaces to sync. One
-            that matches a pseudo-interface of the default skip list brings it back.
-        exclude: Regular expressions of more interfaces to skip.
+        netbox: A ready ``pynetbox.api``, used as it is (:func:`~nornir_nb_ifsync.connect`
+            makes one with the sync's timeouts and retries). Default: the NetBoxInventory2
+            options (``nb_url``, ``nb_token``, ``ssl_verify``) when that is the inventory,
+            else the ``NB_URL`` and ``NB_TOKEN`` environment variables.
+        include: Regular expressions of the interfaces to sync, matched against the whole
+            name or its long form (``GigabitEthernet0/1`` matches ``Gi0/1``). One that
+            matches a pseudo-interface of the default skip list brings it back.
+        exclude: Regular expressions of more interfaces to skip, matched the same way.
         fields: NetBox fields the sync owns (``type``, ``enabled``, ``parent``, ``mtu``,
             ``speed``, ``mac_address``, ``description``); None owns all. ``type`` is only
             ever set on new interfaces; a new interface always gets a name and a type.
@@ -85,8 +87,8 @@ def netbox_update_interfaces(
             back), ``disable`` or ``delete``. Nothing stale is acted on when the device
             reports no interface.
         stale_tag: Slug of the tag of ``stale="tag"`` (created when missing).
-        protect: Regular expressions (full match) of interface names never tagged, disabled
-            or deleted.
+        protect: Regular expressions of interface names never tagged, disabled or deleted,
+            matched the same way.
         unprotect: Built-in protections to lift: ``connected`` (cable or marked
             connected), ``ip_addresses``, ``mgmt_only``, ``primary_ip``, ``module``.
         max_delete: With ``stale="delete"``, the most interfaces one device may lose; a
@@ -124,6 +126,12 @@ def netbox_update_interfaces(
         raise ConfigurationError(str(exc), device=host) from exc
     driver = rules_driver(task.host, check_driver(task.host))
     device_id = _device_id(task)
+    if netbox is not None and not hasattr(netbox, "dcim"):
+        raise ConfigurationError(
+            f"netbox= takes a pynetbox.api (nornir_nb_ifsync.connect(url, token) makes one), "
+            f"not a {type(netbox).__name__}",
+            device=host,
+        )
     api = netbox or _api_from_config(task)
     target = open_branch(api, branch, dry_run=dry, device=host) if branch is not None else None
     client = NetBox(target.sync_api if target is not None else api, _changelog_message(run_id))
@@ -197,6 +205,13 @@ def _reconcile(
     for skip in plan.skipped:
         log = logger.warning if skip.field or "not written" in skip.reason else logger.debug
         log("%s: %s skipped: %s", device, skip.name, skip.reason)
+    if plan.deletes_held:
+        logger.warning(
+            "%s: %d stale interfaces to delete, more than max_delete=%s: none deleted",
+            device,
+            plan.deletes_held,
+            policy.max_delete,
+        )
     if dry or not plan.has_writes:
         report = build_report(device, device_id, plan, None if dry else Applied(), run_id)
         return Result(host=task.host, result=report, changed=report.changed)

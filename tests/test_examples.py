@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -204,6 +205,11 @@ def test_examples_report_then_sync_against_the_lab(workspace: Workspace) -> None
     assert "5 device(s) to change; run again with --apply" in dry.stdout
     assert after_dry_runs == before
     assert "~ Ethernet2  description" in applied.stdout
+    run = re.search(r"run id ([0-9a-f]{12}): NetBox's change log lists its writes", applied.stdout)
+    assert run is not None, applied.stdout
+    logged = list(workspace.api.core.object_changes.filter(q=run.group(1)))
+    assert {str(c.changed_object_type) for c in logged} >= {"dcim.interface"}
+    assert all(run.group(1) in c.message for c in logged)
     for demo in demo_lab.DEMO_DEVICES:
         reported = {i.name for i in demo.device.interfaces}
         assert reported <= after_apply[demo.device.name]

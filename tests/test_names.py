@@ -176,3 +176,18 @@ def test_every_type_the_rules_guess_is_one_netbox_accepts(netbox_lab: NetBoxLab)
     accepted = {choice["value"] for choice in api.dcim.interfaces.choices()["type"]}
 
     assert accepted >= GUESSABLE_TYPES, sorted(GUESSABLE_TYPES - accepted)
+
+
+@pytest.mark.parametrize("option", ["include", "exclude", "protect"])
+def test_compile_patterns_refuses_one_string(option: str) -> None:
+    with pytest.raises(ValueError, match=rf"{option} takes a list, not the string 'Vlan999'"):
+        compile_patterns("Vlan999", option)
+
+
+def test_patterns_match_the_long_form_of_a_short_name() -> None:
+    exclude = compile_patterns(["GigabitEthernet1/0/3"], "exclude")
+    include = compile_patterns([r"GigabitEthernet1/0/\d+"], "include")
+
+    assert skip_reason("Gi1/0/3", exclude=exclude) == "matched by exclude"
+    assert skip_reason("Gi1/0/4", include) is None
+    assert skip_reason("Te1/1/1", include) == "not matched by include"

@@ -133,10 +133,11 @@ class FakeNetBox:
                 return
 
             def _reply(self, status: int, body: object = None) -> None:
-                data = b"" if body is None else json.dumps(body).encode()
+                html = isinstance(body, str)
+                data = b"" if body is None else (str(body) if html else json.dumps(body)).encode()
                 self.send_response(status)
                 self.send_header("API-Version", "4.7")
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if html else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for header, value in fake.reply_headers.items():
                     self.send_header(header, value)
@@ -166,6 +167,8 @@ class FakeNetBox:
         self, method: str, path: str, query: dict[str, list[str]], body: Any
     ) -> tuple[int, object]:
         """Answer one request (called with the lock held)."""
+        if not path.startswith("/api/"):
+            return 404, "<!DOCTYPE html>\n<html lang='en'><body>Page Not Found</body></html>"
         if path in ("/api/", "/api/status/"):
             return 200, {"netbox-version": "4.7.3"}
         if path == "/api/extras/tags/":
@@ -751,6 +754,46 @@ def test_error_of_a_token_requests_cannot_send_does_not_show_it(fake: FakeNetBox
     assert "InvalidHeader" in str(raised.value)
     assert TOKEN not in str(raised.value)
     assert TOKEN[:8] not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://nb.example", "http://nb.example/", "http://nb.example/api", "http://nb.example/api/"],
+)
+def test_connect_takes_the_base_url_however_it_ends(url: str) -> None:
+    assert connect(url, TOKEN).base_url == "http://nb.example/api"
+
+
+def test_connect_names_a_token_given_with_its_header_prefix() -> None:
+    with pytest.raises(ConfigurationError, match="starts with 'Token ' or 'Bearer '") as raised:
+        connect("http://nb.example", f"Token {TOKEN}")
+
+    assert TOKEN not in str(raised.value)
+
+
+def test_html_404_says_the_url_is_not_netbox_api(fake: FakeNetBox) -> None:
+    client = NetBox(connect(f"{fake.url}/netbox", TOKEN))
+
+    with pytest.raises(NetBoxError) as raised:
+        client.read_interfaces(DEVICE_ID, "r1")
+
+    assert str(raised.value) == (
+        "r1: reading interfaces: HTTP 404 with an HTML page: no NetBox API at this URL "
+        "(give NetBox's base URL, without /api)"
+    )
+
+
+def test_task_refuses_a_netbox_that_is_not_a_pynetbox_api(tmp_path: Path) -> None:
+    replies = write_mock_replies(tmp_path, {"get_interfaces": {}})
+    nr = make_nornir([mock_host("r1", DEVICE_ID, replies)])
+
+    result = nr.run(task=netbox_update_interfaces, netbox="http://127.0.0.1:8000")["r1"]
+
+    assert result.failed
+    assert str(result.exception) == (
+        "r1: netbox= takes a pynetbox.api (nornir_nb_ifsync.connect(url, token) makes one), "
+        "not a str"
+    )
 
 
 def test_thread_client_gives_each_thread_its_own_session(fake: FakeNetBox) -> None:

@@ -173,7 +173,25 @@ def test_normalize_skips_a_malformed_interface_and_keeps_the_others() -> None:
     result = normalize("r1", reply)
 
     assert [i.name for i in result.interfaces] == ["Ethernet1"]
-    assert [(s.name, s.field) for s in result.skipped] == [("Ethernet2", "mtu")]
+    assert [(s.name, s.field, s.reason) for s in result.skipped] == [
+        (
+            "Ethernet2",
+            None,
+            "not written, not NAPALM's shape: field 'mtu': expected int or float, got 'big'",
+        )
+    ]
+
+
+def test_normalize_names_every_wrong_field_of_an_interface() -> None:
+    reply = {"Gi1/0/1": _iface(is_enabled="true", speed="1000", description=None)}
+
+    (skip,) = normalize("sw3", reply).skipped
+
+    assert skip.reason == (
+        "not written, not NAPALM's shape: field 'is_enabled': expected bool, got 'true'; "
+        "field 'description': expected str, got None; "
+        "field 'speed': expected int or float, got '1000'"
+    )
 
 
 def test_normalize_skips_pseudo_interfaces_and_their_children() -> None:
@@ -258,3 +276,13 @@ def test_normalize_builds_the_interface_in_netbox_units() -> None:
     assert interface.speed is None
     assert interface.description == "cust"
     assert interface.mac_address is None
+
+
+def test_normalize_says_a_description_was_cut() -> None:
+    result = normalize("r1", {"Ethernet1": _iface(description="x" * 300)})
+
+    (interface,) = result.interfaces
+    assert interface.description == "x" * 200
+    assert [(s.field, s.reason) for s in result.skipped] == [
+        ("description", "cut to NetBox's 200 characters (the device has 300)")
+    ]

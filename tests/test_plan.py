@@ -236,3 +236,35 @@ def test_plan_not_on_device_lists_only_what_the_device_did_not_report() -> None:
     plan = build_plan(device, netbox, in_scope=lambda name: name == "Ethernet1")
 
     assert plan.not_on_device == ()
+
+
+def test_plan_reports_a_second_spelling_netbox_already_holds() -> None:
+    netbox = [_nb(1, "GigabitEthernet1/0/11"), _nb(2, "Gi1/0/11")]
+
+    plan = build_plan(normalize("r1", {"GigabitEthernet1/0/11": _napalm()}), netbox, policy=DELETE)
+
+    assert plan.unchanged == ("GigabitEthernet1/0/11",)
+    assert [(s.name, s.reason) for s in plan.skipped] == [
+        ("Gi1/0/11", "in NetBox a second spelling of GigabitEthernet1/0/11; left alone")
+    ]
+    assert plan.deletes == ()
+    assert plan.not_on_device == ()
+
+
+def test_plan_names_a_new_child_after_the_parent_netbox_spells_otherwise() -> None:
+    reply = {
+        "Gi1/0/1": _napalm(),
+        "Gi1/0/1.100": _napalm(speed=0.0),
+        "Gi1/0/1.100.7": _napalm(speed=0.0),
+    }
+
+    plan = build_plan(normalize("r1", reply), [_nb(1, "GigabitEthernet1/0/1")])
+
+    assert [(c.name, c.values["name"], c.values["parent"]) for c in plan.creates] == [
+        ("GigabitEthernet1/0/1.100", "GigabitEthernet1/0/1.100", "GigabitEthernet1/0/1"),
+        ("GigabitEthernet1/0/1.100.7", "GigabitEthernet1/0/1.100.7", "GigabitEthernet1/0/1.100"),
+    ]
+    assert [[c.name for c in wave] for wave in _waves(plan.creates)] == [
+        ["GigabitEthernet1/0/1.100"],
+        ["GigabitEthernet1/0/1.100.7"],
+    ]

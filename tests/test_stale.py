@@ -57,6 +57,17 @@ def test_protection_names_the_reason(interface: NetBoxInterface, reason: str | N
     assert protection(interface, policy, primary_ip_ids={7}) == reason
 
 
+def test_protect_matches_the_long_form_of_a_short_name() -> None:
+    policy = stale_policy("delete", protect=[re.compile("GigabitEthernet0/9")])
+
+    assert protection(_nb(1, "Gi0/9"), policy, primary_ip_ids=()) == "matched by protect"
+
+
+def test_stale_policy_refuses_one_string_as_unprotect() -> None:
+    with pytest.raises(ValueError, match="unprotect takes a list"):
+        stale_policy("delete", unprotect="ip_addresses")
+
+
 def test_protection_can_be_lifted() -> None:
     policy = stale_policy("delete", unprotect=["ip_addresses"])
 
