@@ -3,6 +3,7 @@ lab's real NetBox."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,7 @@ def test_stale_tag_dry_run_then_apply_then_untag(tagged_lab: Lab) -> None:
 
     assert dry_requests.writes == 0
     assert '~ Eth9  tags: [] → ["stale"]' in dry[0].diff
+    assert "? in NetBox" not in dry[0].diff
     assert not real.failed, real[0].result
     assert tags_after["Eth9"] == ["stale"]
     assert tags_after["Eth8"] == tags_after["Eth6"] == tags_after["Mgmt0"] == []
@@ -100,7 +102,9 @@ def test_stale_disable(netbox_lab: NetBoxLab, tmp_path: Path) -> None:
     assert "~ Eth9  enabled: true → false" in result[0].diff
 
 
-def test_stale_delete_children_first_and_max_delete(netbox_lab: NetBoxLab, tmp_path: Path) -> None:
+def test_stale_delete_children_first_and_max_delete(
+    netbox_lab: NetBoxLab, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     lab = Lab(netbox_lab, tmp_path, "opt-stale-delete")
     (parent_id,) = create_interfaces(lab.api, lab.device_id, [{"name": "Eth9"}])
     create_interfaces(
@@ -109,6 +113,7 @@ def test_stale_delete_children_first_and_max_delete(netbox_lab: NetBoxLab, tmp_p
         [{"name": "Eth1"}, {"name": "Eth9.100", "type": "virtual", "parent": parent_id}],
     )
     reply = {"Eth1": _port()}
+    caplog.set_level(logging.WARNING, logger="nornir_nb_ifsync")
 
     capped = lab.run(reply, stale="delete", max_delete=1)
     after_capped = set(lab.interfaces())
@@ -117,6 +122,10 @@ def test_stale_delete_children_first_and_max_delete(netbox_lab: NetBoxLab, tmp_p
     assert not capped.failed
     assert after_capped == {"Eth1", "Eth9", "Eth9.100"}
     assert all("max_delete=1" in k.reason for k in capped[0].result.kept)
+    assert (
+        "opt-stale-delete: 2 stale interfaces to delete, more than max_delete=1: none deleted"
+        in caplog.messages
+    )
     assert not deleted.failed, deleted[0].result
     assert set(lab.interfaces()) == {"Eth1"}
     assert [d.name for d in deleted[0].result.deleted] == ["Eth9.100", "Eth9"]

@@ -90,3 +90,15 @@ def test_report_of_an_update_left_with_nothing_to_send_has_nothing_unwritten() -
 
     assert report.not_written == ()
     assert report.skipped == tuple(applied.refused)
+
+
+def test_render_diff_leaves_tagged_stale_interfaces_out_of_the_question_line() -> None:
+    tagged = InterfaceUpdate(9, "Eth9", (FieldChange("tags", [], ["stale"]),))
+    plan = Plan(updates=(tagged,), not_on_device=("Eth9", "Eth8"))
+
+    text = render_diff(build_report("r1", 1, plan, None, "run1"))
+
+    assert text.splitlines() == [
+        '~ Eth9  tags: [] → ["stale"]',
+        "? in NetBox, not on the device: Eth8",
+    ]

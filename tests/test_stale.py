@@ -174,6 +174,24 @@ def test_build_plan_acts_on_nothing_when_the_device_reports_nothing() -> None:
     assert {k.name for k in plan.kept} == {"Eth1", "Eth2"}
 
 
+def test_build_plan_in_ignore_mode_only_reports_when_the_device_reports_nothing() -> None:
+    netbox = [_nb(1, "Eth1"), _nb(2, "Eth2")]
+
+    plan = build_plan(normalize("r1", {}), netbox)
+
+    assert plan.kept == ()
+    assert plan.not_on_device == ("Eth1", "Eth2")
+
+
+def test_plan_stale_max_delete_says_how_many_it_held() -> None:
+    stale = [_nb(i, f"Eth{i}") for i in range(1, 4)]
+
+    plan = build_plan(normalize("r1", REPLY), stale, policy=stale_policy("delete", max_delete=1))
+
+    assert plan.deletes == ()
+    assert plan.deletes_held == 2
+
+
 def test_build_plan_leaves_out_of_scope_and_skipped_names() -> None:
     reply = {**REPLY, "lsi": REPLY["Eth1"]}
     netbox = [_nb(1, "Eth1"), _nb(2, "lsi"), _nb(3, "Null0"), _nb(4, "Eth9")]
