@@ -201,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(summary_table(by_host, dry_run=not args.apply))
     for host, reason in failures(by_host).items():
         console.print(f"[red]{host}[/red]: {reason}", highlight=False)
-    console.print(f"{rows} change(s) written to {args.csv}")
+    console.print(f"{rows} row(s), one per changed field, in {args.csv}")
     return 1 if result.failed else 0
 
 

@@ -199,7 +199,7 @@ def test_examples_report_then_sync_against_the_lab(workspace: Workspace) -> None
     assert _expected_rows() <= set(planned)
     assert {row[0] for row in planned} == set(workspace.device_ids)
     assert {row[2] for row in planned} == {"create", "update"}
-    assert f"{len(planned)} change(s) written to" in report.stdout
+    assert f"{len(planned)} row(s), one per changed field, in" in report.stdout
     assert "Interface sync (dry run: nothing written)" in report.stdout
     assert "+ GigabitEthernet0/0.100" in dry.stdout
     assert "5 device(s) to change; run again with --apply" in dry.stdout
@@ -215,5 +215,5 @@ def test_examples_report_then_sync_against_the_lab(workspace: Workspace) -> None
         assert reported <= after_apply[demo.device.name]
         assert after_apply[demo.device.name] - reported == before[demo.device.name] - reported
     assert _read_csv(done_csv) == []
-    assert "0 change(s) written to" in again.stdout
+    assert "0 row(s), one per changed field, in" in again.stdout
     assert (workspace.config.parent / "nornir.log").exists()
