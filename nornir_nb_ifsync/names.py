@@ -249,8 +249,8 @@ def skip_reason(
 
     Args:
         name: Interface name.
-        include: Patterns (full match) of the interfaces to sync.
-        exclude: Patterns (full match) of more interfaces to skip.
+        include: Patterns of the interfaces to sync (see :func:`matches`).
+        exclude: Patterns of more interfaces to skip.
         driver: The NAPALM driver that reported the name (some rules are a platform's own).
     """
     if include and not matches(include, name):

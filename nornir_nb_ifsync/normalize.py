@@ -274,8 +274,8 @@ def normalize(
     Args:
         device: Device name, for messages.
         reply: What ``get_interfaces`` returned.
-        include: Patterns (full match) of the interfaces to sync.
-        exclude: Patterns (full match) of more interfaces to skip.
+        include: Patterns of the interfaces to sync (as :func:`.names.matches`).
+        exclude: Patterns of more interfaces to skip.
         driver: The NAPALM driver that produced the reply (for its platform's own rules).
 
     Raises:

@@ -35,7 +35,7 @@ class StalePolicy:
     Attributes:
         mode: ``ignore`` (report only), ``tag``, ``disable`` or ``delete``.
         tag: Slug of the tag ``tag`` mode adds (and removes when the interface comes back).
-        protect: Patterns (full match) of interface names never acted on.
+        protect: Patterns of interface names never acted on (as :func:`.names.matches`).
         protections: The names of :data:`PROTECTIONS` in force.
         max_delete: Most interfaces one device may lose in one run; None for no limit.
     """
