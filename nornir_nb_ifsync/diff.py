@@ -91,9 +91,15 @@ def _ambiguous_short_names(
 ) -> dict[str, NetBoxInterface]:
     """Pair what is left through the other long names of ambiguous short names, one to one."""
     taken = {nb.id for nb in paired.values()}
-    free = [nb for nb in netbox if nb.id not in taken]
+    by_key: dict[str, list[NetBoxInterface]] = {}
+    for nb in netbox:
+        if nb.id not in taken:
+            for key in name_keys(nb.name):
+                by_key.setdefault(key, []).append(nb)
     candidates = {
-        interface.name: [nb for nb in free if name_keys(interface.name) & name_keys(nb.name)]
+        interface.name: list(
+            {nb.id: nb for key in name_keys(interface.name) for nb in by_key.get(key, [])}.values()
+        )
         for interface in device
         if interface.name not in paired
     }

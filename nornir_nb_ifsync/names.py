@@ -253,11 +253,12 @@ def skip_reason(
         exclude: Patterns of more interfaces to skip.
         driver: The NAPALM driver that reported the name (some rules are a platform's own).
     """
-    if include and not matches(include, name):
+    included = matches(include, name)
+    if include and not included:
         return NOT_INCLUDED
     if matches(exclude, name):
         return "matched by exclude"
-    if matches(include, name):
+    if included:
         return None
     if _DEFAULT_SKIP_RE.fullmatch(name):
         return "pseudo-interface (default skip list)"
